@@ -1,0 +1,66 @@
+"""Shared fixtures: paths, a tiny codebook, and small corpora written by the tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CODEBOOK = ROOT / "codebooks" / "political_will.yaml"
+
+
+def tiny_codebook_dict() -> dict:
+    """A three-code codebook in the bundled format, for tests that must not depend on
+    the wording of the bundled one."""
+
+    def code(cid, category, direction, rules):
+        return {
+            "id": cid,
+            "category": category,
+            "direction": direction,
+            "label": {"en": cid.title(), "zh": cid},
+            "definition": {"en": f"Definition of {cid}.", "zh": f"{cid}的定义。"},
+            "examples": {"en": ["one example", "another"], "zh": ["例子一", "例子二"]},
+            "rules": rules,
+        }
+
+    return {
+        "name": "tiny",
+        "version": "0.1",
+        "title": {"en": "Tiny", "zh": "小"},
+        "categories": ["will", "context", "target"],
+        "codes": [
+            code("FUNDED", "will", 1, [
+                {"name": "fund-zh", "language": "zh", "keywords": ["专项资金", "资金"],
+                 "negated": ["BROKE"]},
+                {"name": "fund-en", "language": "en", "keywords": ["special fund", "budget"],
+                 "negated": ["BROKE"]},
+            ]),
+            code("BROKE", "context", 0, [
+                {"name": "broke-zh", "language": "zh", "keywords": ["没钱"], "negatable": False},
+                {"name": "broke-en", "language": "en", "patterns": [r"\bno money\b"],
+                 "negatable": False},
+            ]),
+            code("KIDS", "target", 0, [
+                {"name": "kids-zh", "language": "zh", "keywords": ["留守"], "match": "chars"},
+                {"name": "kids-en", "language": "en", "keywords": ["left-behind child", "kid"],
+                 "unless": ["goat"]},
+            ]),
+        ],
+    }
+
+
+@pytest.fixture
+def tiny_codebook_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(tiny_codebook_dict(), allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_env():
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    yield
