@@ -1,0 +1,5 @@
+import sys
+
+from casecoder.cli import main
+
+sys.exit(main())

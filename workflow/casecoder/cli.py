@@ -1,0 +1,106 @@
+"""Command line: one sub-command per workflow rule (``casecoder <step> --help``).
+
+User mistakes (:class:`casecoder.errors.InputError`) end the command with one
+line on stderr, ``casecoder: error: <file>: <problem>``, and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from casecoder.errors import InputError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="casecoder", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="step", required=True)
+
+    p = sub.add_parser("code-batch", help="read, segment and code a batch of transcripts")
+    p.add_argument("files", nargs="*")
+    p.add_argument("--transcripts", required=True)
+    p.add_argument("--codebook", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--model")
+    p.add_argument("--reviewed")
+    p.add_argument("--combine", default="union", choices=["union", "intersection", "rules", "model"])
+    p.add_argument("--pseudonymise", default="auto", choices=["auto", "true", "false"])
+    p.add_argument("--interviewer-label", action="append", default=[])
+
+    p = sub.add_parser("train", help="train the classifier on the annotations")
+    p.add_argument("--annotations", required=True)
+    p.add_argument("--codebook", required=True)
+    p.add_argument("--model", required=True)
+    p.add_argument("--metrics", required=True)
+    p.add_argument("--reviewed", required=True)
+    p.add_argument("--min-examples", type=int, default=8)
+    p.add_argument("--folds", type=int, default=5)
+
+    p = sub.add_parser("aggregate", help="build the result tables from coded batches")
+    p.add_argument("batches", nargs="+")
+    p.add_argument("--transcripts", required=True)
+    p.add_argument("--codebook", required=True)
+    p.add_argument("--results", required=True)
+    p.add_argument("--model-info")
+
+    p = sub.add_parser("report", help="render report.html")
+    p.add_argument("--results", required=True)
+    p.add_argument("--codebook", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--title", default="")
+
+    p = sub.add_parser("check", help="validate a codebook (and optionally annotations)")
+    p.add_argument("--codebook", required=True)
+    p.add_argument("--annotations")
+    return parser
+
+
+def run(args: argparse.Namespace) -> None:
+    from casecoder import steps
+
+    if args.step == "code-batch":
+        from casecoder.pipeline import code_batch
+
+        pseudo = {"auto": "auto", "true": True, "false": False}[args.pseudonymise]
+        code_batch(args.files, transcripts=args.transcripts, codebook=args.codebook,
+                   out=args.out, model=args.model, reviewed=args.reviewed,
+                   interviewer_labels=args.interviewer_label, combine=args.combine,
+                   pseudonymise=pseudo)
+    elif args.step == "train":
+        steps.train_model(annotations=args.annotations, codebook=args.codebook, model=args.model,
+                          metrics=args.metrics, reviewed=args.reviewed,
+                          min_examples=args.min_examples, folds=args.folds)
+    elif args.step == "aggregate":
+        steps.aggregate(batches=args.batches, transcripts=args.transcripts,
+                        codebook=args.codebook, results=args.results, model_info=args.model_info)
+    elif args.step == "report":
+        steps.write_report(results=args.results, codebook=args.codebook, out=args.out,
+                           title=args.title)
+    elif args.step == "check":
+        from casecoder.codebook import load_codebook
+
+        book = load_codebook(args.codebook)
+        if args.annotations:
+            from casecoder.annotations import load_training_set
+
+            data = load_training_set(args.annotations, book.ids)
+            print(f"{args.annotations}: {len(data)} annotated segments")
+        print(f"{args.codebook}: {len(book.codes)} codes, valid")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
+                        stream=sys.stderr)
+    args = _parser().parse_args(argv)
+    try:
+        run(args)
+    except InputError as exc:
+        print(f"casecoder: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

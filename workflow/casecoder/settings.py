@@ -1,0 +1,63 @@
+"""The workflow's configuration: validated against its JSON schema before any job runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from casecoder.errors import InputError
+
+SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+
+
+def _first_error(config: dict, schema: dict) -> str | None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.path))
+    if not errors:
+        return None
+    error = errors[0]
+    if error.validator == "additionalProperties":
+        known = ", ".join(schema["properties"])
+        extra = sorted(set(config) - set(schema["properties"]))
+        return f"config key {extra[0]!r}: unknown key (known keys: {known})"
+    key = ".".join(str(p) for p in error.path) or "(config)"
+    expected = schema["properties"].get(str(error.path[0]), {}) if error.path else {}
+    hint = expected.get("description", "")
+    got = error.instance
+    return f"config key {key!r}: {error.message} (got {got!r}); {hint}".rstrip("; ")
+
+
+def check_config(config: dict, root: str | Path = ".") -> dict:
+    """Validate the config and the files it points to; return it with defaults filled in.
+
+    Raises InputError with one line naming the key and the problem.
+    """
+    schema = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+    problem = _first_error(config, schema)
+    if problem:
+        raise InputError("config", problem)
+    full = {key: spec.get("default") for key, spec in schema["properties"].items()}
+    full.update(config)
+    root = Path(root)
+    for key, kind in (("transcripts", "folder"), ("annotations", "folder"), ("codebook", "file")):
+        if key == "annotations" and not full["classifier"]:
+            continue
+        path = root / full[key]
+        exists = path.is_dir() if kind == "folder" else path.is_file()
+        if not exists:
+            raise InputError("config", f"config key {key!r}: no such {kind}: {full[key]}")
+    return full
+
+
+def load_yaml_config(path: str | Path) -> dict:
+    """Read a config file; a file that is not YAML is a clear error."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(path, f"not a readable YAML config file ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise InputError(path, "a config file must be a YAML mapping of keys to values")
+    return data

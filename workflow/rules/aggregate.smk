@@ -1,0 +1,49 @@
+rule aggregate_cases:
+    input:
+        unpack(aggregate_inputs),
+    output:
+        segments=report(
+            f"{RESULTS}/segments.csv",
+            caption="../report/segments.rst",
+            category="Tables",
+        ),
+        quotes=report(
+            f"{RESULTS}/coded_quotes.csv",
+            caption="../report/coded_quotes.rst",
+            category="Tables",
+        ),
+        xlsx=report(
+            f"{RESULTS}/coded_quotes.xlsx",
+            caption="../report/coded_quotes_xlsx.rst",
+            category="Review",
+        ),
+        matrix=report(
+            f"{RESULTS}/case_code_matrix.csv",
+            caption="../report/case_code_matrix.rst",
+            category="Case comparison",
+        ),
+        summary=report(
+            f"{RESULTS}/case_summary.csv",
+            caption="../report/case_summary.rst",
+            category="Case comparison",
+        ),
+        run_info=f"{RESULTS}/run_info.json",
+    log:
+        f"{RESULTS}/logs/aggregate_cases.log",
+    conda:
+        "../envs/casecoder.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=30,
+    params:
+        transcripts=config["transcripts"],
+        results=RESULTS,
+        model_info=lambda wildcards, input: (
+            f"--model-info '{input.model_info}'"
+            if "model_info" in input.keys()
+            else ""
+        ),
+    shell:
+        "{CASECODER} aggregate --transcripts {params.transcripts:q} --codebook {input.codebook:q}"
+        " --results {params.results:q} {params.model_info} {input.batches:q} 2> {log:q}"
