@@ -70,6 +70,7 @@ def assign_codes(
             by_rule = code in rule_codes
             p = model_probs.get(code)
             by_model = p is not None and p >= model.thresholds_[code]  # type: ignore[union-attr]
+            by_model = by_model and combine != "rules"
             if label is not None:
                 by_rule = by_rule and code in label
                 by_model = code in label and not by_rule

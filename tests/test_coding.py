@@ -1,0 +1,70 @@
+"""Combining rule hits, model probabilities and reviews."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from casecoder.annotations import text_key
+from casecoder.codebook import load_codebook
+from casecoder.coding import assign_codes
+from casecoder.rules import RuleTagger
+
+
+class FixedModel:
+    """A stand-in model with given probabilities (the real one is tested in test_classifier)."""
+
+    def __init__(self, probs):
+        self.codes_ = ["FUNDED", "KIDS"]
+        self.thresholds_ = {"FUNDED": 0.5, "KIDS": 0.4}
+        self.probs = probs
+
+    def predict_proba(self, texts):
+        return np.array([self.probs[t] for t in texts])
+
+
+TEXTS = ["县里拿出了专项资金。", "The children loved the camp.", "你好。"]
+PROBS = {TEXTS[0]: [0.9, 0.1], TEXTS[1]: [0.2, 0.7], TEXTS[2]: [0.1, 0.1]}
+
+
+@pytest.fixture
+def tagger(tiny_codebook_file):
+    return RuleTagger(load_codebook(tiny_codebook_file))
+
+
+def _summary(result):
+    return [[(a.code, a.source, a.confidence) for a in row] for row in result]
+
+
+def test_union_sources_and_confidence(tagger):
+    result = assign_codes(TEXTS, tagger, FixedModel(PROBS))
+    assert _summary(result) == [
+        [("FUNDED", "rule+model", 0.9)],
+        [("KIDS", "model", 0.7)],
+        [],
+    ]
+    assert result[0][0].rule == "FUNDED/fund-zh"
+    assert result[1][0].rule == ""
+
+
+def test_rules_only(tagger):
+    result = assign_codes(TEXTS, tagger, None)
+    assert _summary(result) == [[("FUNDED", "rule", 1.0)], [], []]
+
+
+@pytest.mark.parametrize(
+    "combine, expected",
+    [
+        ("intersection", [[("FUNDED", "rule+model", 0.9)], [], []]),
+        ("rules", [[("FUNDED", "rule", 1.0)], [], []]),
+        ("model", [[("FUNDED", "rule+model", 0.9)], [("KIDS", "model", 0.7)], []]),
+    ],
+)
+def test_combine_modes(tagger, combine, expected):
+    assert _summary(assign_codes(TEXTS, tagger, FixedModel(PROBS), combine=combine)) == expected
+
+
+def test_review_wins_over_rules_and_model(tagger):
+    reviewed = {text_key(TEXTS[0]): frozenset(), text_key(TEXTS[2]): frozenset({"BROKE"})}
+    result = assign_codes(TEXTS, tagger, FixedModel(PROBS), reviewed=reviewed)
+    assert _summary(result) == [[], [("KIDS", "model", 0.7)], [("BROKE", "model", 1.0)]]
