@@ -64,3 +64,29 @@ def tiny_codebook_file(tmp_path: Path) -> Path:
 def _quiet_env():
     os.environ.setdefault("PYTHONHASHSEED", "0")
     yield
+
+
+def snakemake(*args: str, check: bool = True, timeout: int = 900):
+    """Run the repository's workflow with this interpreter's snakemake; return the process."""
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).parent / "snakemake"
+    proc = subprocess.run(
+        [str(exe), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n"
+            f"{proc.stderr[-6000:]}"
+        )
+    return proc
+
+
+@pytest.fixture(scope="session")
+def bundled_run(tmp_path_factory) -> Path:
+    """The bundled transcripts run once through the whole workflow (model included)."""
+    out = tmp_path_factory.mktemp("bundled") / "results"
+    snakemake("--cores", "2", "--config", f"results={out}")
+    return out

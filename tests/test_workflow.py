@@ -1,0 +1,259 @@
+"""End-to-end: the real Snakemake workflow on the bundled data and on small corpora.
+
+These tests run `snakemake` as a user would. The bundled run is shared by the
+session (fixture ``bundled_run`` in conftest.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from casecoder.tables import read_table, write_table
+from conftest import ROOT, snakemake
+
+pytestmark = pytest.mark.slow
+
+GOLD = ROOT / "tests" / "data" / "bundled_gold.csv"
+STUDY = {
+    "County C": "formal-collaborative",
+    "County Y": "formal-instrumental",
+    "County J": "informal-collaborative",
+    "County S": "informal-instrumental",
+}
+
+
+def test_dry_run_lists_the_jobs(tmp_path):
+    proc = snakemake("-n", "--config", f"results={tmp_path / 'r'}")
+    for rule in ("code_batch", "train_model", "aggregate_cases", "render_report"):
+        assert rule in proc.stdout
+    assert not (tmp_path / "r").exists()
+
+
+def test_lint_is_clean():
+    proc = snakemake("--lint")
+    assert "Congratulations" in proc.stdout + proc.stderr
+
+
+def test_wrong_config_value_stops_before_any_job(tmp_path):
+    proc = snakemake("--cores", "1", "--config", "transcripts=/no/such/dir",
+                     f"results={tmp_path / 'r'}", check=False)
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines == ["casecoder: error: config: config key 'transcripts': no such folder: /no/such/dir"]
+    assert not (tmp_path / "r").exists()
+
+
+def test_case_summary_reproduces_the_study(bundled_run):
+    summary = read_table(bundled_run / "case_summary.csv").set_index("case")
+    print(summary[["political_will_index", "typology"]].to_string())
+    assert summary["typology"].to_dict() == STUDY
+    index = summary["political_will_index"].astype(float)
+    assert index["County C"] > index["County Y"]
+    assert index["County J"] > index["County Y"]
+    assert index["County S"] == index.min()
+    assert (index["County S"] < index.drop("County S")).all()
+
+
+def _turn_codes(segments: pd.DataFrame) -> dict[tuple[str, int], set[str]]:
+    codes: dict[tuple[str, int], set[str]] = {}
+    for tid, turn, value in zip(segments["transcript_id"], segments["turn"], segments["codes"],
+                                strict=True):
+        codes.setdefault((tid, int(turn)), set()).update(c for c in value.split(";") if c)
+    return codes
+
+
+def score_against_gold(segments: pd.DataFrame, gold: pd.DataFrame) -> tuple[float, dict]:
+    """Per respondent turn: union of the turn's segment codes vs the gold codes."""
+    from sklearn.metrics import f1_score
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    predicted = _turn_codes(segments)
+    gold = gold[gold["is_interviewer"].astype(int) == 0]
+    keys = list(zip(gold["transcript_id"], gold["turn"].astype(int), strict=True))
+    missing = [k for k in keys if k not in predicted]
+    assert not missing, f"gold turns the pipeline did not produce: {missing[:5]}"
+    truth = [set(filter(None, c.split(";"))) for c in gold["codes"]]
+    guess = [predicted[k] for k in keys]
+    labels = sorted(set().union(*truth))
+    binarizer = MultiLabelBinarizer(classes=labels)
+    y_true = binarizer.fit_transform(truth)
+    y_pred = binarizer.transform([g & set(labels) for g in guess])
+    per_code = dict(zip(labels, f1_score(y_true, y_pred, average=None, zero_division=0),
+                        strict=True))
+    return float(f1_score(y_true, y_pred, average="macro", zero_division=0)), per_code
+
+
+def test_codes_agree_with_the_gold_coding(bundled_run):
+    segments = read_table(bundled_run / "segments.csv")
+    gold = read_table(GOLD)
+    macro, per_code = score_against_gold(segments, gold)
+    print(f"\nbundled transcripts: macro-F1 per respondent turn = {macro:.3f}")
+    for code, f1 in per_code.items():
+        print(f"  {code:28s} {f1:.2f}")
+    assert macro >= 0.7
+
+
+def test_matrix_counts_equal_coded_quotes(bundled_run):
+    quotes = read_table(bundled_run / "coded_quotes.csv")
+    matrix = read_table(bundled_run / "case_code_matrix.csv").set_index("case").astype(int)
+    recount = quotes.groupby(["case", "code"]).size()
+    for case in matrix.index:
+        for code in matrix.columns:
+            assert matrix.loc[case, code] == recount.get((case, code), 0), (case, code)
+    assert int(matrix.to_numpy().sum()) == len(quotes) > 0
+
+
+def test_outputs_follow_the_spec(bundled_run):
+    for name in ("segments.csv", "coded_quotes.csv", "case_code_matrix.csv", "case_summary.csv"):
+        assert (bundled_run / name).read_bytes().startswith(b"\xef\xbb\xbf"), name
+    quotes = read_table(bundled_run / "coded_quotes.csv")
+    assert set(quotes["source"]) <= {"rule", "model", "rule+model"}
+    assert {"rule", "model"} <= set(quotes["source"]) | {"rule+model"}
+    assert (quotes.loc[quotes["source"] == "rule", "confidence"].astype(float) == 1.0).all()
+    assert (quotes["review"] == "").all()
+    assert (quotes["translation"] != "").any(), "the translated interview's quotes carry it"
+    segments = read_table(bundled_run / "segments.csv")
+    coded_interviewer = segments[(segments["is_interviewer"] == "1") & (segments["codes"] != "")]
+    assert coded_interviewer.empty
+    metrics = json.loads((bundled_run / "model" / "metrics.json").read_text(encoding="utf-8"))
+    print(f"\ncross-validated macro-F1 = {metrics['macro']['f1']}")
+    assert metrics["macro"]["f1"] >= 0.75
+    info = json.loads((bundled_run / "run_info.json").read_text(encoding="utf-8"))
+    assert info["codebook"]["sha256"] and info["model"]["model_sha256"] and info["inputs"]
+
+
+def test_segments_point_into_the_transcripts(bundled_run):
+    """Provenance: every quote can be traced back to its transcript offsets."""
+    from casecoder.transcripts import find_transcripts, read_manifest, read_transcript
+
+    folder = ROOT / "transcripts"
+    manifest = read_manifest(folder)
+    texts = {}
+    for path in find_transcripts(folder):
+        t = read_transcript(path, folder, manifest)
+        texts[t.id] = t.text
+    segments = read_table(bundled_run / "segments.csv")
+    for tid, start, end, text in zip(segments["transcript_id"], segments["start"],
+                                     segments["end"], segments["text"], strict=True):
+        assert texts[tid][int(start):int(end)] == text
+
+
+def test_report_renders_in_chromium(bundled_run):
+    browser = pytest.importorskip("browser")
+    if browser.find_chromium() is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    screenshot = ROOT / "results" / "report-screenshot.png"
+    screenshot.parent.mkdir(exist_ok=True)
+    seen = browser.render(bundled_run / "report.html", screenshot)
+    assert seen["requests"] == []
+    assert seen["heatmap_elements"] > 0
+    assert len(seen["case_sections"]) == 4
+    assert screenshot.stat().st_size > 10_000
+
+
+def test_review_n_removes_a_model_code(bundled_run, tmp_path):
+    """The retraining loop: a model code reviewed as wrong is gone after the rerun."""
+    quotes = read_table(bundled_run / "coded_quotes.csv")
+    model_rows = quotes[quotes["source"] == "model"]
+    assert not model_rows.empty
+    target = model_rows.iloc[0]
+    quotes["review"] = ""
+    quotes.loc[model_rows.index[0], "review"] = "n"
+    annotations = tmp_path / "annotations"
+    shutil.copytree(ROOT / "annotations", annotations)
+    write_table(quotes, annotations / "coded_quotes_reviewed.csv")
+    out = tmp_path / "results"
+    snakemake("--cores", "2", "--config", f"annotations={annotations}", f"results={out}")
+    after = read_table(out / "coded_quotes.csv")
+    same = after[(after["transcript_id"] == target["transcript_id"])
+                 & (after["turn"] == target["turn"]) & (after["segment"] == target["segment"])]
+    assert target["code"] not in set(same["code"])
+    metrics = json.loads((out / "model" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["training_data"]["n_reviewed"] == 1
+
+
+def test_reruns_give_the_same_bytes(bundled_run, tmp_path):
+    out = tmp_path / "again"
+    snakemake("--cores", "2", "--config", f"results={out}")
+    for name in ("segments.csv", "coded_quotes.csv", "coded_quotes.xlsx", "case_code_matrix.csv",
+                 "case_summary.csv", "report.html", "model/metrics.json", "model/model.skops",
+                 "model/model.json"):
+        assert (out / name).read_bytes() == (bundled_run / name).read_bytes(), name
+
+
+def test_rules_only_run_says_rule(tmp_path):
+    out = tmp_path / "rules-only"
+    snakemake("--cores", "2", "--config", "classifier=false", f"results={out}")
+    quotes = read_table(out / "coded_quotes.csv")
+    assert len(quotes) > 50
+    assert set(quotes["source"]) == {"rule"}
+    assert not (out / "model").exists()
+
+
+def write_small_corpus(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "A 县 访谈 01.txt").write_text(
+        "---\nid: A-01\ncase: County A\nrespondent_role: official\n---\n"
+        "问：您好，请介绍一下项目。\n答：县里拿出了专项资金，给留守儿童办夏令营。我们跟公司签了合同。\n"
+        "问：效果怎么样？\n答：家长反映很好，孩子们都很喜欢。\n", encoding="utf-8")
+    (folder / "b.txt").write_bytes(
+        "---\nid: B-01\ncase: County B\n---\n访谈者：敬老院怎么样？\n受访者：五保老人住在那里，"
+        "没有医生，护理员也没有培训。\n".encode("gb18030"))
+    (folder / "c.vtt").write_text(
+        "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Interviewer>How did it start?\n\n"
+        "00:00:05.000 --> 00:00:09.000\n<v Founder>We recruited volunteers from the university.\n\n"
+        "00:00:09.500 --> 00:00:12.000\n<v Founder>The kids loved it.\n", encoding="utf-8")
+    with open(folder / "manifest.csv", "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["file", "case", "respondent_role"],
+                                      ["b.txt", "County B", "township_official"],
+                                      ["c.vtt", "County C", "principal_volunteer"]])
+
+
+def test_chinese_file_name_with_spaces_and_profiles(tmp_path):
+    corpus = tmp_path / "访谈 稿"
+    write_small_corpus(corpus)
+    out = tmp_path / "结果 out"
+    snakemake("--workflow-profile", "profiles/default", "--config", f"transcripts={corpus}",
+              f"results={out}", "classifier=false")
+    segments = read_table(out / "segments.csv")
+    assert {"A-01", "B-01", "c"} == set(segments["transcript_id"])
+    assert "TGT_CHILDREN" in set(read_table(out / "coded_quotes.csv")["code"])
+    proc = snakemake("-n", "--workflow-profile", "profiles/slurm", "--config",
+                     f"transcripts={corpus}", f"results={tmp_path / 'slurm'}")
+    assert "code_batch" in proc.stdout
+
+
+def _dry_run_jobs(output: str) -> dict[str, int]:
+    """The job counts table of a dry run ('job  count' lines)."""
+    jobs = {}
+    for line in output.splitlines():
+        m = re.match(r"^\s*([a-z_]+)\s+(\d+)\s*$", line)
+        if m and m.group(1) != "total":
+            jobs[m.group(1)] = int(m.group(2))
+    return jobs
+
+
+def test_incremental_reruns(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from make_corpus import write_corpus
+
+    corpus = tmp_path / "corpus"
+    write_corpus(12, corpus, seed=7, size=1500)
+    out = tmp_path / "out"
+    config = ["--config", f"transcripts={corpus}", f"results={out}", "batches=6"]
+    snakemake("--cores", "2", *config)
+    proc = snakemake("-n", *config)
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+    (corpus / "site0" / "new one.txt").write_text(
+        "---\nid: NEW-1\ncase: County A\n---\n问：您好。\n答：县里拨了专项资金。\n", encoding="utf-8")
+    jobs = _dry_run_jobs(snakemake("-n", *config).stdout)
+    assert jobs == {"code_batch": 1, "aggregate_cases": 1, "render_report": 1, "all": 1}, jobs
