@@ -36,6 +36,8 @@ rule aggregate_cases:
     resources:
         mem_mb=1500,
         runtime=30,
+    benchmark:
+        f"{RESULTS}/benchmarks/aggregate_cases.tsv"
     params:
         transcripts=config["transcripts"],
         results=RESULTS,

@@ -11,6 +11,8 @@ rule code_batch:
     resources:
         mem_mb=1500,
         runtime=60,
+    benchmark:
+        f"{RESULTS}/benchmarks/code_batch/batch-{{batch}}.tsv"
     params:
         transcripts=config["transcripts"],
         options=code_batch_options,

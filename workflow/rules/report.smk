@@ -19,6 +19,8 @@ rule render_report:
     resources:
         mem_mb=1000,
         runtime=10,
+    benchmark:
+        f"{RESULTS}/benchmarks/render_report.tsv"
     params:
         results=RESULTS,
         title=config["report_title"],

@@ -19,6 +19,8 @@ rule train_model:
     resources:
         mem_mb=2000,
         runtime=30,
+    benchmark:
+        f"{RESULTS}/benchmarks/train_model.tsv"
     params:
         annotations=config["annotations"],
         min_examples=config["min_examples"],
