@@ -68,7 +68,7 @@ def test_big_long_many_and_traditional(tmp_path):
     tiny = corpus / "tiny"
     tiny.mkdir(parents=True)
     turn = "县里拿出了专项资金给留守儿童办夏令营，孩子们很喜欢，家长也满意。"
-    big = "".join(f"问：第{i}个问题？\n答：{turn * 4}\n" for i in range(11_500))
+    big = "".join(f"问：第{i}个问题？\n答：{turn * 4}\n" for i in range(12_100))
     (corpus / "big.txt").write_text("---\nid: BIG\ncase: County A\n---\n" + big, encoding="utf-8")
     assert (corpus / "big.txt").stat().st_size > 5_000_000
     asr = ("我们这个项目呢就是说县里面也没有什么钱然后志愿者就自己想办法去村里面给孩子们上课"
