@@ -28,6 +28,7 @@ import csv
 import io
 import re
 import sys
+import textwrap
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
@@ -151,6 +152,35 @@ date: 2018-09-12
 受访者：嗯。你们写的时候注意一下，有些情况是客观原因，我们县底子薄，不是我们不想做好。
 """
 
+#: J-02, the leader of the student volunteer group, as (voice, text) turns; J-02.vtt.
+J02_TURNS = [
+    ("Interviewer", "Thanks for talking to us, Lin Yue. Can you tell me how the group started?"),
+    ("Lin Yue", "Sure. In 2015 three of us, all students from the same village, came home for the summer and saw the kids just hanging around the shop playing games on their grandparents' phones. So we opened up the old classroom and started helping with homework. Nobody asked us to."),
+    ("Interviewer", "Were you registered as an organisation?"),
+    ("Lin Yue", "No, not at all, we were just students. The village committee lent us the room and paid the electricity, and the village head came by sometimes with a watermelon. That was the whole partnership, a handshake basically."),
+    ("Interviewer", "When did the county get involved?"),
+    ("Lin Yue", "In 2017. Someone from the Youth League came to the village first, and then the county party secretary himself came to one of our Saturday sessions. He sat at the back of the room with the kids for an hour. I'd never seen an official do that."),
+    ("Interviewer", "What did they ask of you?"),
+    ("Lin Yue", "They wanted us to register and to grow, to go from one village to the whole county. I told them straight, that's impossible with three students who are only home in the holidays. You can't recruit people who aren't here."),
+    ("Interviewer", "How did they respond to that?"),
+    ("Lin Yue", "Honestly, better than I expected. They didn't just tell us to work harder. They started the county volunteer campaign and got teachers, doctors and people from the government offices to sign up. Some of them only came because their boss told them to, I'll be honest, but a lot of them stayed."),
+    ("Interviewer", "Sorry, can you say that last part again? A truck went past."),
+    ("Lin Yue", "I said a lot of them stayed, teachers mostly. The trucks from the quarry go past all day, you get used to it."),
+    ("Interviewer", "Do you feel the county treats you as a partner?"),
+    ("Lin Yue", "Mostly, yes. We plan the activities, they help with rooms, with the schools, with the parents. When we disagree we argue it out at the monthly meeting. Once they asked us for photos for some report, but they've never asked us to put on a show for inspectors."),
+    ("Interviewer", "And money?"),
+    ("Lin Yue", "Money is the hard part. There's no budget for us, the county just doesn't have it. Half the time we pay for notebooks and snacks out of our own pockets, and last winter we couldn't run the heater in the community room because nobody would pay the bill."),
+    ("Interviewer", "How big is the group now?"),
+    ("Lin Yue", "Over a hundred volunteers in five communities, and more than five hundred kids have come through our classes. I still can't quite believe it when I say it out loud."),
+    ("Interviewer", "What happens when you graduate?"),
+    ("Lin Yue", "That's my big worry, I'm in my final year. The county people say they'll keep it going, and two of the teachers already run sessions without us, so maybe it doesn't need me anymore. Which is a good thing, I guess."),
+    ("Interviewer", "Thank you. I'll stop the recording here."),
+    ("Lin Yue", "Thanks. Oh, and if you're driving back tonight, take the new road, the old bridge is closed."),
+]
+
+#: Subtitle line length of the VTT export, in characters.
+CUE_WIDTH = 42
+
 #: Fixed zip timestamps and document properties, so regenerating gives identical bytes.
 DOCX_TIME = (2018, 11, 5, 10, 0, 0)
 
@@ -190,11 +220,36 @@ def _fixed_zip(blob: bytes) -> bytes:
     return out.getvalue()
 
 
+def write_vtt(path: Path, turns: list[tuple[str, str]]) -> None:
+    """One cue per subtitle-length chunk, each with its voice tag, timed at ~14 chars/second."""
+    lines = ["WEBVTT", ""]
+    clock, number = 1.0, 0
+    for voice, text in turns:
+        for chunk in textwrap.wrap(text, CUE_WIDTH, break_long_words=False, break_on_hyphens=False):
+            number += 1
+            end = clock + max(1.2, len(chunk) / 14)
+            lines += [str(number), f"{_vtt_time(clock)} --> {_vtt_time(end)}", f"<v {voice}>{chunk}", ""]
+            clock = end + 0.1
+        clock += 0.8
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _vtt_time(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    h, rest = divmod(millis, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
 def write_all() -> list[Path]:
     """Write every generated transcript and return their paths."""
     written = []
     path = TRANSCRIPTS / "C-01.docx"
     write_docx(path, C01_PARAGRAPHS)
+    written.append(path)
+    path = TRANSCRIPTS / "J-02.vtt"
+    write_vtt(path, J02_TURNS)
     written.append(path)
     path = TRANSCRIPTS / "Y-01.txt"
     path.write_bytes(Y01_TEXT.replace("\n", "\r\n").encode("gb18030"))
