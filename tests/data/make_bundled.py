@@ -80,11 +80,21 @@ EXPECTED_TYPOLOGY = {
 
 INTERVIEWER_LABELS = {"interviewer", "q", "i", "问", "访谈者", "采访者", "记者"}
 FRONT_MATTER_KEYS = {
-    "id", "case", "respondent_role", "language", "date", "translation_of", "interviewer",
+    "id",
+    "case",
+    "respondent_role",
+    "language",
+    "date",
+    "translation_of",
+    "interviewer",
 }
 ROLES = {
-    "official", "township_official", "principal_volunteer", "company_founder",
-    "social_worker", "other",
+    "official",
+    "township_official",
+    "principal_volunteer",
+    "company_founder",
+    "social_worker",
+    "other",
 }
 
 # ---------------------------------------------------------------------------------------
@@ -155,27 +165,60 @@ date: 2018-09-12
 #: J-02, the leader of the student volunteer group, as (voice, text) turns; J-02.vtt.
 J02_TURNS = [
     ("Interviewer", "Thanks for talking to us, Lin Yue. Can you tell me how the group started?"),
-    ("Lin Yue", "Sure. In 2015 three of us, all students from the same village, came home for the summer and saw the kids just hanging around the shop playing games on their grandparents' phones. So we opened up the old classroom and started helping with homework. Nobody asked us to."),
+    (
+        "Lin Yue",
+        "Sure. In 2015 three of us, all students from the same village, came home for the summer and saw the kids just hanging around the shop playing games on their grandparents' phones. So we opened up the old classroom and started helping with homework. Nobody asked us to.",
+    ),
     ("Interviewer", "Were you registered as an organisation?"),
-    ("Lin Yue", "No, not at all, we were just students. The village committee lent us the room and paid the electricity, and the village head came by sometimes with a watermelon. That was the whole partnership, a handshake basically."),
+    (
+        "Lin Yue",
+        "No, not at all, we were just students. The village committee lent us the room and paid the electricity, and the village head came by sometimes with a watermelon. That was the whole partnership, a handshake basically.",
+    ),
     ("Interviewer", "When did the county get involved?"),
-    ("Lin Yue", "In 2017. Someone from the Youth League came to the village first, and then the county party secretary himself came to one of our Saturday sessions. He sat at the back of the room with the kids for an hour. I'd never seen an official do that."),
+    (
+        "Lin Yue",
+        "In 2017. Someone from the Youth League came to the village first, and then the county party secretary himself came to one of our Saturday sessions. He sat at the back of the room with the kids for an hour. I'd never seen an official do that.",
+    ),
     ("Interviewer", "What did they ask of you?"),
-    ("Lin Yue", "They wanted us to register and to grow, to go from one village to the whole county. I told them straight, that's impossible with three students who are only home in the holidays. You can't recruit people who aren't here."),
+    (
+        "Lin Yue",
+        "They wanted us to register and to grow, to go from one village to the whole county. I told them straight, that's impossible with three students who are only home in the holidays. You can't recruit people who aren't here.",
+    ),
     ("Interviewer", "How did they respond to that?"),
-    ("Lin Yue", "Honestly, better than I expected. They didn't just tell us to work harder. They started the county volunteer campaign and got teachers, doctors and people from the government offices to sign up. Some of them only came because their boss told them to, I'll be honest, but a lot of them stayed."),
+    (
+        "Lin Yue",
+        "Honestly, better than I expected. They didn't just tell us to work harder. They started the county volunteer campaign and got teachers, doctors and people from the government offices to sign up. Some of them only came because their boss told them to, I'll be honest, but a lot of them stayed.",
+    ),
     ("Interviewer", "Sorry, can you say that last part again? A truck went past."),
-    ("Lin Yue", "I said a lot of them stayed, teachers mostly. The trucks from the quarry go past all day, you get used to it."),
+    (
+        "Lin Yue",
+        "I said a lot of them stayed, teachers mostly. The trucks from the quarry go past all day, you get used to it.",
+    ),
     ("Interviewer", "Do you feel the county treats you as a partner?"),
-    ("Lin Yue", "Mostly, yes. We plan the activities, they help with rooms, with the schools, with the parents. When we disagree we argue it out at the monthly meeting. Once they asked us for photos for some report, but they've never asked us to put on a show for inspectors."),
+    (
+        "Lin Yue",
+        "Mostly, yes. We plan the activities, they help with rooms, with the schools, with the parents. When we disagree we argue it out at the monthly meeting. Once they asked us for photos for some report, but they've never asked us to put on a show for inspectors.",
+    ),
     ("Interviewer", "And money?"),
-    ("Lin Yue", "Money is the hard part. There's no budget for us, the county just doesn't have it. Half the time we pay for notebooks and snacks out of our own pockets, and last winter we couldn't run the heater in the community room because nobody would pay the bill."),
+    (
+        "Lin Yue",
+        "Money is the hard part. There's no budget for us, the county just doesn't have it. Half the time we pay for notebooks and snacks out of our own pockets, and last winter we couldn't run the heater in the community room because nobody would pay the bill.",
+    ),
     ("Interviewer", "How big is the group now?"),
-    ("Lin Yue", "Over a hundred volunteers in five communities, and more than five hundred kids have come through our classes. I still can't quite believe it when I say it out loud."),
+    (
+        "Lin Yue",
+        "Over a hundred volunteers in five communities, and more than five hundred kids have come through our classes. I still can't quite believe it when I say it out loud.",
+    ),
     ("Interviewer", "What happens when you graduate?"),
-    ("Lin Yue", "That's my big worry, I'm in my final year. The county people say they'll keep it going, and two of the teachers already run sessions without us, so maybe it doesn't need me anymore. Which is a good thing, I guess."),
+    (
+        "Lin Yue",
+        "That's my big worry, I'm in my final year. The county people say they'll keep it going, and two of the teachers already run sessions without us, so maybe it doesn't need me anymore. Which is a good thing, I guess.",
+    ),
     ("Interviewer", "Thank you. I'll stop the recording here."),
-    ("Lin Yue", "Thanks. Oh, and if you're driving back tonight, take the new road, the old bridge is closed."),
+    (
+        "Lin Yue",
+        "Thanks. Oh, and if you're driving back tonight, take the new road, the old bridge is closed.",
+    ),
 ]
 
 #: Subtitle line length of the VTT export, in characters.
@@ -228,7 +271,12 @@ def write_vtt(path: Path, turns: list[tuple[str, str]]) -> None:
         for chunk in textwrap.wrap(text, CUE_WIDTH, break_long_words=False, break_on_hyphens=False):
             number += 1
             end = clock + max(1.2, len(chunk) / 14)
-            lines += [str(number), f"{_vtt_time(clock)} --> {_vtt_time(end)}", f"<v {voice}>{chunk}", ""]
+            lines += [
+                str(number),
+                f"{_vtt_time(clock)} --> {_vtt_time(end)}",
+                f"<v {voice}>{chunk}",
+                "",
+            ]
             clock = end + 0.1
         clock += 0.8
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -265,7 +313,9 @@ LABEL_LINE = re.compile(
     r"^(?:\[(?P<ts>\d{1,2}:\d{2}(?::\d{2})?)\]\s*)?"
     r"(?P<label>[^\s:：\[\]][^:：\[\]]{0,11}?)\s*[:：]\s*(?P<rest>.*)$"
 )
-SPEAKER_TIME_LINE = re.compile(r"^(?P<label>(?:说话人|Speaker )\s?\d+)\s+\d{1,2}:\d{2}(?::\d{2})?\s*$")
+SPEAKER_TIME_LINE = re.compile(
+    r"^(?P<label>(?:说话人|Speaker )\s?\d+)\s+\d{1,2}:\d{2}(?::\d{2})?\s*$"
+)
 VOICE = re.compile(r"^<v\s+(?P<label>[^>]+)>(?P<rest>.*?)(?:</v>)?$")
 
 
@@ -345,11 +395,15 @@ def vtt_turns(text: str, interviewers: set[str]) -> list[SimpleTurn]:
 
 
 def read_manifest() -> dict[str, dict[str, str]]:
+    """Metadata rows by file: the only metadata source for the .docx and .vtt files."""
     path = TRANSCRIPTS / "manifest.csv"
     if not path.exists():
         return {}
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        return {row["file"]: {k: v for k, v in row.items() if k != "file" and v} for row in csv.DictReader(fh)}
+        return {
+            row["file"]: {k: v for k, v in row.items() if k != "file" and v}
+            for row in csv.DictReader(fh)
+        }
 
 
 def read_transcript(path: Path, manifest: dict[str, dict[str, str]]) -> SimpleTranscript:
@@ -373,9 +427,11 @@ def read_transcript(path: Path, manifest: dict[str, dict[str, str]]) -> SimpleTr
 
 
 def read_all() -> list[SimpleTranscript]:
+    """Every bundled transcript in file-name order (the gold table's order)."""
     manifest = read_manifest()
     paths = sorted(
-        p for p in TRANSCRIPTS.rglob("*")
+        p
+        for p in TRANSCRIPTS.rglob("*")
         if p.suffix in {".txt", ".md", ".docx", ".vtt"} and p.name != "README.md"
     )
     return [read_transcript(p, manifest) for p in paths]
@@ -387,6 +443,7 @@ def read_all() -> list[SimpleTranscript]:
 
 
 def read_gold() -> list[dict[str, str]]:
+    """The gold rows as strings, exactly as stored, so the check compares what is on disk."""
     with GOLD.open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
 
@@ -398,15 +455,21 @@ def gold_rows(transcripts: list[SimpleTranscript], codes: dict[tuple[str, int], 
         if t.meta.get("translation_of"):
             continue
         for n, turn in enumerate(t.turns, start=1):
-            rows.append({
-                "transcript_id": t.id, "turn": n, "speaker": turn.speaker,
-                "is_interviewer": int(turn.is_interviewer), "text": turn.text,
-                "codes": "" if turn.is_interviewer else codes.get((t.id, n), ""),
-            })
+            rows.append(
+                {
+                    "transcript_id": t.id,
+                    "turn": n,
+                    "speaker": turn.speaker,
+                    "is_interviewer": int(turn.is_interviewer),
+                    "text": turn.text,
+                    "codes": "" if turn.is_interviewer else codes.get((t.id, n), ""),
+                }
+            )
     return rows
 
 
 def write_gold(rows: list[dict]) -> None:
+    """Plain UTF-8 with RFC 4180 quoting and LF endings, so diffs stay readable."""
     with GOLD.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=GOLD_COLUMNS, lineterminator="\n")
         writer.writeheader()
@@ -427,6 +490,7 @@ def refresh_gold() -> None:
 
 
 def check_metadata(t: SimpleTranscript) -> list[str]:
+    """Only the front-matter fields SPEC.md allows, and every field the workflow needs."""
     problems = []
     unknown = set(t.meta) - FRONT_MATTER_KEYS
     if unknown:
@@ -456,6 +520,7 @@ def check_alternation(t: SimpleTranscript) -> list[str]:
 
 
 def check_translations(transcripts: list[SimpleTranscript]) -> list[str]:
+    """A translation's turns attach to the original's in order, so they must line up."""
     by_id = {t.id: t for t in transcripts}
     problems = []
     for t in transcripts:
@@ -493,7 +558,9 @@ def check_gold(transcripts: list[SimpleTranscript], gold: list[dict[str, str]]) 
     return problems
 
 
-def case_summary(transcripts: list[SimpleTranscript], gold: list[dict[str, str]]) -> dict[str, dict]:
+def case_summary(
+    transcripts: list[SimpleTranscript], gold: list[dict[str, str]]
+) -> dict[str, dict]:
     """The CODEBOOK.md case comparison, computed on gold respondent turns."""
     case_of = {t.id: t.meta["case"] for t in transcripts}
     summary: dict[str, dict] = {}
