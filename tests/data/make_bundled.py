@@ -567,8 +567,10 @@ def case_summary(
     for row in gold:
         if row["is_interviewer"] == "1":
             continue
+        if row["transcript_id"] not in case_of:
+            continue  # reported by check_gold
         s = summary.setdefault(case_of[row["transcript_id"]], Counter())
-        ids = {c for c in row["codes"].split(";") if c}
+        ids = {c for c in row["codes"].split(";") if c in DIRECTIONS}  # unknown: check_gold
         s["turns"] += 1
         s["uncoded"] += not ids
         s["plus"] += any(DIRECTIONS[c] > 0 for c in ids)
