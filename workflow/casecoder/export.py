@@ -1,0 +1,247 @@
+"""The review spreadsheet: coded quotes as an .xlsx a researcher can sort, filter and mark.
+
+``coded_quotes.xlsx`` holds the same rows and columns as ``coded_quotes.csv``,
+laid out for reading: a frozen header, an autofilter, wide wrapped quote
+columns, and a drop-down on the ``review`` column offering ``y`` (the code is
+right), ``n`` (it is wrong) or a replacement code ID. The filled-in file goes
+back into the annotations folder, so :func:`read_quotes_xlsx` must give back
+exactly what was written:
+
+- every text cell is stored as a string, never as a formula, so a quote that
+  starts with ``=`` is shown as typed and read back unchanged (Excel does not
+  evaluate string cells);
+- numbers (turn, offsets, confidence) stay numbers, so sorting works;
+- the bytes are the same for the same input (fixed document and zip
+  timestamps), so a rerun does not look like a change.
+
+XML 1.0 cannot hold most ASCII control characters; the few that can occur in
+a transcript (form feeds from Word, stray NULs) are dropped from the cell.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
+
+from casecoder.errors import InputError
+
+QUOTES_SHEET = "coded_quotes"
+OPTIONS_SHEET = "review_options"
+QUOTE_COLUMNS = ("text", "translation")
+REVIEW_COLUMN = "review"
+
+_FIXED_TIME = datetime(2000, 1, 1)
+_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+_EXCEL_MAX_ROW = 1_048_576
+_INLINE_LIST_LIMIT = 255  # Excel rejects a longer inline list (items and commas)
+_QUOTE_WIDTH = 60
+_MAX_WIDTH = 30
+_MIN_WIDTH = 6
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_HEADER_FILL = PatternFill("solid", fgColor="E8EEF4")
+
+
+def write_quotes_xlsx(quotes: pd.DataFrame, code_ids: Sequence[str], path: Path) -> None:
+    """Write the coded quotes as a review workbook (see the module docstring)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = QUOTES_SHEET
+    columns = [str(c) for c in quotes.columns]
+    _write_rows(sheet, columns, quotes.itertuples(index=False, name=None))
+    _lay_out(sheet, columns, quotes)
+    if REVIEW_COLUMN in columns:
+        _add_review_dropdown(workbook, sheet, columns.index(REVIEW_COLUMN) + 1, code_ids)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(_deterministic_bytes(workbook))
+
+
+def read_quotes_xlsx(path: Path) -> pd.DataFrame:
+    """Read a review workbook back: all cells as text ("" for empty), header as columns.
+
+    Reads the ``coded_quotes`` sheet (or the first sheet, for a workbook a
+    researcher re-saved under another name). Fully empty rows are skipped.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    workbook = load_workbook(path, read_only=True, data_only=False)
+    try:
+        sheet = workbook[QUOTES_SHEET] if QUOTES_SHEET in workbook.sheetnames else workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None or not any(_as_text(v) for v in header):
+            raise InputError(path, f"sheet {sheet.title!r} has no header row")
+        columns = _header(header)
+        records = []
+        for row in rows:
+            cells = [_as_text(v) for v in row[: len(columns)]]
+            cells += [""] * (len(columns) - len(cells))
+            if any(cells):
+                records.append(cells)
+    finally:
+        workbook.close()
+    return pd.DataFrame(records, columns=columns, dtype=object)
+
+
+def _header(values: Sequence[object]) -> list[str]:
+    """Column names from the header row, dropping empty trailing cells."""
+    names = [_as_text(v).strip() for v in values]
+    while names and not names[-1]:
+        names.pop()
+    return names
+
+
+def _as_text(value: object) -> str:
+    """A cell value as the text the CSV would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        # Excel stores every number as a double; a re-saved 7 comes back as 7.0.
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _write_rows(sheet: Worksheet, columns: list[str], rows: Iterable[tuple]) -> None:
+    sheet.append(columns)
+    for values in rows:
+        sheet.append([_cell_value(v) for v in values])
+    for row in sheet.iter_rows(min_row=1):
+        for cell in row:
+            if isinstance(cell.value, str):
+                # openpyxl turns a string starting with "=" into a formula; a quote is never one.
+                cell.data_type = "s"
+
+
+def _cell_value(value: object) -> object:
+    """Numbers stay numbers; text loses the control characters XML cannot hold."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return _cell_value(value.item())
+    return _ILLEGAL_XML.sub("", str(value))
+
+
+def _lay_out(sheet: Worksheet, columns: list[str], quotes: pd.DataFrame) -> None:
+    """Frozen bold header, autofilter, fitted widths, wrapped quote columns."""
+    sheet.freeze_panes = "A2"
+    last = get_column_letter(max(len(columns), 1))
+    sheet.auto_filter.ref = f"A1:{last}{max(len(quotes) + 1, 2)}"
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = _HEADER_FILL
+        cell.alignment = Alignment(vertical="top")
+    top = Alignment(vertical="top")
+    wrapped = Alignment(vertical="top", wrap_text=True)
+    for index, name in enumerate(columns, start=1):
+        letter = get_column_letter(index)
+        is_quote = name in QUOTE_COLUMNS
+        sheet.column_dimensions[letter].width = _column_width(name, quotes[name], is_quote)
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+            cell.alignment = wrapped if is_quote else top
+
+
+def _column_width(name: str, values: pd.Series, is_quote: bool) -> float:
+    """Width in characters: the longest cell (CJK counts double) plus a margin, capped."""
+    if is_quote:
+        return _QUOTE_WIDTH
+    longest = max([_display_width(name) + 2, *(_display_width(str(v)) for v in values)])
+    return float(min(max(longest + 2, _MIN_WIDTH), _MAX_WIDTH))
+
+
+def _display_width(text: str) -> int:
+    line = max(text.split("\n"), key=len) if text else ""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+
+
+def _add_review_dropdown(
+    workbook: Workbook, sheet: Worksheet, column: int, code_ids: Sequence[str]
+) -> None:
+    """A list drop-down on the whole review column: y, n or a code ID.
+
+    The alert is a warning, not a stop: a reviewer may name several
+    replacement codes ("PART_FORMAL;TGT_CHILDREN"), which no list can offer.
+    """
+    options = ["y", "n", *code_ids]
+    listed = ",".join(options)
+    fits = len(listed) <= _INLINE_LIST_LIMIT
+    formula = f'"{listed}"' if fits else _options_range(workbook, options)
+    validation = DataValidation(
+        type="list",
+        formula1=formula,
+        allow_blank=True,
+        showDropDown=False,  # openpyxl's name is inverted: False shows the arrow
+        showErrorMessage=True,
+        errorStyle="warning",
+        errorTitle="Review: y, n or code IDs",
+        error=(
+            "Type y (the code is right), n (it is wrong) or the code ID(s) that should "
+            "replace it, separated by ';'. Choose Yes to keep a list of several codes."
+        ),
+        showInputMessage=True,
+        promptTitle="Review",
+        prompt="y = right, n = wrong, or the correct code ID(s)",
+    )
+    letter = get_column_letter(column)
+    validation.add(f"{letter}2:{letter}{_EXCEL_MAX_ROW}")
+    sheet.add_data_validation(validation)
+
+
+def _options_range(workbook: Workbook, options: Sequence[str]) -> str:
+    """Put the options on a hidden sheet and return an absolute reference to them."""
+    sheet = workbook.create_sheet(OPTIONS_SHEET)
+    sheet.sheet_state = "hidden"
+    for row, option in enumerate(options, start=1):
+        cell = sheet.cell(row=row, column=1, value=option)
+        cell.data_type = "s"
+    return f"{OPTIONS_SHEET}!$A$1:$A${len(options)}"
+
+
+def _deterministic_bytes(workbook: Workbook) -> bytes:
+    """Serialise with fixed timestamps (openpyxl's save_workbook stamps 'now' everywhere)."""
+    workbook.properties.creator = "casecoder"
+    workbook.properties.created = _FIXED_TIME
+    workbook.properties.modified = _FIXED_TIME
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(workbook, archive).save()
+    return _restamp(raw.getvalue())
+
+
+def _restamp(data: bytes) -> bytes:
+    """The same zip archive with every entry dated _ZIP_TIME, in the same order."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for entry in source.infolist():
+            info = zipfile.ZipInfo(entry.filename, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, source.read(entry))
+    return out.getvalue()
