@@ -475,11 +475,12 @@ _TITLE = re.compile(r"《[^《》\n]{1,60}》|〈[^〈〉\n]{1,60}〉")
 
 
 def _keep_titles_whole(text: str, tokens, starts: list[bool]) -> None:
-    """No sentence starts strictly inside a closed 《...》 (an unclosed 《 changes nothing)."""
+    """No sentence starts inside a closed 《...》 or right after it (an unclosed 《 changes
+    nothing): the only boundary there comes from punctuation inside the title."""
     token_starts = [token.idx for token in tokens]
     for match in _TITLE.finditer(text):
         first = bisect.bisect_right(token_starts, match.start())
-        last = bisect.bisect_left(token_starts, match.end())
+        last = bisect.bisect_right(token_starts, match.end())  # 》的: no start right after
         for index in range(first, last):
             starts[index] = False
 

@@ -195,7 +195,8 @@ def _decode_bytes(data: bytes, source: str | Path) -> str:
     if not candidates:
         raise InputError(source, "cannot be decoded as UTF-8, UTF-16, GB18030, Big5 or "
                          "Windows-1252 text (save it as UTF-8)")
-    return max(candidates, key=lambda item: (_plausibility(item[1]), -item[0]))[1]
+    best = max(candidates, key=lambda item: (_plausibility(item[2]), -item[0], -item[1]))
+    return best[2]
 
 
 def _decode_utf16_without_bom(data: bytes, source: str | Path) -> str:
@@ -213,19 +214,22 @@ def _decode_utf16_without_bom(data: bytes, source: str | Path) -> str:
     raise InputError(source, "not a text file (it contains zero bytes: binary data?)")
 
 
-def _legacy_candidates(data: bytes) -> list[tuple[int, str]]:
-    """(preference, text) for each legacy encoding that decodes data without mess."""
+def _legacy_candidates(data: bytes) -> list[tuple[float, int, str]]:
+    """(mess, preference, text) for each legacy encoding that decodes data strictly.
+
+    charset-normalizer measures the mess (its ``chaos``) of every candidate; its own
+    cut-off is not used because it rejects the right codec for short Chinese files.
+    """
     from charset_normalizer import from_bytes
 
-    names = {"gb18030": 0, "big5": 1, "cp1252": 2}
-    found = from_bytes(data, cp_isolation=list(names))
+    preference = {name: rank for rank, name in enumerate(LEGACY_ENCODINGS)}
     candidates = []
-    for match in found:
-        rank = names.get(match.encoding)
-        if rank is None:
+    for match in from_bytes(data, cp_isolation=list(LEGACY_ENCODINGS), threshold=1.0):
+        if match.encoding not in preference:
             continue
         try:
-            candidates.append((rank, data.decode(match.encoding)))
+            candidates.append((match.chaos, preference[match.encoding],
+                               data.decode(match.encoding)))
         except UnicodeDecodeError:
             continue
     return candidates
@@ -234,11 +238,11 @@ def _legacy_candidates(data: bytes) -> list[tuple[int, str]]:
 def _plausibility(text: str) -> float:
     """Share of non-ASCII characters that read as real text in this decoding.
 
-    Chinese characters count when they form jieba dictionary words (after converting
-    Traditional to Simplified), at half weight when they are common single characters;
-    text decoded with the wrong Chinese codec is a scatter of rare characters that
-    form no words. Western punctuation and accented letters next to ASCII letters
-    count for Windows-1252.
+    Chinese characters count fully when they form jieba dictionary words (after
+    converting Traditional to Simplified) and half when they are common single
+    characters; text decoded with the wrong Chinese codec is a scatter of rare
+    characters that form no words. CJK punctuation counts, and for Windows-1252 so do
+    accented letters inside words.
     """
     from casecoder.chinese import CJK, cut, to_simplified
 
@@ -246,23 +250,31 @@ def _plausibility(text: str) -> float:
     others = [ch for ch in text if ord(ch) > 127]
     if not others:
         return 1.0
-    good = sum(1 for ch in others if _CJK_PUNCT.match(ch))
-    good += _accented_in_words(text)
+    good = sum(1 for ch in others if _CJK_PUNCT.match(ch)) + _accented_in_words(text)
     simplified = to_simplified("".join(ch if CJK.match(ch) else " " for ch in text))
+    frequency = _word_frequencies()
     for word in cut(simplified):
-        if CJK.match(word):
-            good += len(word) if len(word) > 1 and _is_dictionary_word(word) else 0.3
+        if not CJK.match(word):
+            continue
+        if len(word) > 1:
+            good += len(word) if frequency.get(word) else 0
+        elif frequency.get(word, 0) >= COMMON_CHARACTER_FREQUENCY:
+            good += 0.5
     return good / len(others)
+
+
+#: jieba dictionary frequency above which a single character counts as common.
+COMMON_CHARACTER_FREQUENCY = 500
 
 
 def _accented_in_words(text: str) -> int:
     return len(re.findall(r"(?<=[A-Za-z])[\u00c0-\u00ff](?=[A-Za-z\s.,;:!?]|$)", text))
 
 
-def _is_dictionary_word(word: str) -> bool:
+def _word_frequencies() -> dict[str, int]:
     from casecoder.chinese import jieba_tokenizer
 
-    return bool(jieba_tokenizer().FREQ.get(word))
+    return jieba_tokenizer().FREQ
 
 
 # --------------------------------------------------------------------------- front matter
@@ -279,7 +291,7 @@ def parse_front_matter(text: str, source: str | Path) -> tuple[dict[str, str], i
         return {}, 0
     offset = len(first) + 1
     lines = text[offset:].split("\n")
-    for number, line in enumerate(lines, start=2):
+    for line in lines:
         if line.rstrip() in ("---", "..."):
             block = text[len(first) + 1 : offset]
             body_start = min(len(text), offset + len(line) + 1)
@@ -312,9 +324,9 @@ def _front_matter_fields(block: str, source: str | Path) -> dict[str, str]:
 
 
 def _field_value(key: str, value: object, source: str | Path, line: int | None) -> str:
-    if isinstance(value, list) and key == "interviewer":
-        if all(isinstance(item, str) for item in value):
-            return ";".join(item.strip() for item in value if item.strip())
+    if key == "interviewer" and isinstance(value, list) and all(
+            isinstance(item, str) for item in value):
+        return ";".join(item.strip() for item in value if item.strip())
     if isinstance(value, str):
         return "" if value.strip() in ("", "~", "null") else value.strip()
     raise InputError(source, f"front-matter field {key!r} must be a single value", line=line)
@@ -483,10 +495,10 @@ def _vtt_line(raw_line: str) -> tuple[str | None, str]:
     spoken = html.unescape(_TAG.sub("", raw_line)).replace("\xa0", " ").strip()
     if speaker is None:
         parsed = _parse_label_line(spoken)
-        if parsed is not None and _label_shape(parsed.label) is not None:
-            if _speaker_like(parsed.label) or _norm(parsed.label) in _known_labels():
-                speaker = parsed.label
-                spoken = spoken[parsed.text_start:].strip()
+        if parsed is not None and _label_shape(parsed.label) is not None and (
+                _speaker_like(parsed.label) or _norm(parsed.label) in _known_labels()):
+            speaker = parsed.label
+            spoken = spoken[parsed.text_start:].strip()
     return speaker, spoken
 
 
@@ -533,7 +545,7 @@ _EN_NOT_SPEAKERS = {
     "result", "results", "conclusion", "problem", "however", "meanwhile", "first", "second",
     "third", "finally", "also", "so", "well", "yes", "ok", "okay", "now", "then", "remember",
     "http", "https", "www", "ftp", "mailto", "file", "re", "fw", "fwd", "the", "a", "an",
-    "one", "another", "and", "then", "there", "here", "today", "yesterday", "tomorrow",
+    "one", "another", "and", "there", "here", "today", "yesterday", "tomorrow",
 }
 _ZH_NOT_SPEAKERS = {
     "时间", "地点", "日期", "主题", "备注", "注", "注释", "说明", "附件", "标题", "访谈时间",
@@ -636,7 +648,7 @@ def _label_shape(label: str) -> str | None:
     lowered = [word.lower().rstrip(".") for word in words]
     if any(word in _EN_STOPWORDS for word in lowered):
         return None
-    if lowered and lowered[0] in _EN_NOT_SPEAKERS and len(core) > 1:
+    if lowered and lowered[0] in _EN_NOT_SPEAKERS and len(core) > 1 and not cjk:
         return None
     return _norm(label)
 
@@ -662,9 +674,14 @@ def _speaker_like(label: str) -> bool:
 
 
 def _zh_speaker_like(core: str) -> bool:
-    bare = _ZH_ID_SUFFIX.sub("", core) or core
+    bare = _ZH_ID_SUFFIX.sub("", core) or core  # 受访者A, 村民甲, 说话人 2
     if _ZH_CODE_LABEL.search(bare) or bare.endswith(_ZH_ROLE_SUFFIXES):
         return True
+    return _zh_name(bare) or _zh_name(core)
+
+
+def _zh_name(bare: str) -> bool:
+    """王刚, 欧阳明, 老王, 小李: a surname with one or two characters."""
     if bare.startswith(_ZH_DOUBLE_SURNAMES) and 3 <= len(bare) <= 4:
         return True
     if 2 <= len(bare) <= 3 and bare[0] in _ZH_SURNAMES:
@@ -848,8 +865,9 @@ class _TurnBuilder:
         if current is None or (breaks and current.start is not None):
             speaker = current.speaker if current else UNKNOWN_SPEAKER
             interviewer = current.is_interviewer if current else False
+            timestamp = self.pending_time or (current.timestamp if current else None)
             self._close()
-            self.current = _OpenTurn(speaker, interviewer, self.pending_time, self._take_meta())
+            self.current = _OpenTurn(speaker, interviewer, timestamp, self._take_meta())
         elif breaks:
             current.meta.update(self._take_meta())
             current.timestamp = current.timestamp or self.pending_time
