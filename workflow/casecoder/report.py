@@ -81,8 +81,10 @@ def render_report(
         "codebook": codebook,
         "stats": _stats(quotes, summary, cases),
         "run_info": dict(run_info or {}),
-        "heatmap_svg": chart_svg(heatmap_chart(heatmap_frame(counts, n_coded, codebook), codebook)),
-        "profile_svg": chart_svg(profile_chart(profile_frame(counts, codebook), codebook, cases)),
+        "heatmap_svg": chart_svg(
+            heatmap_chart(heatmap_frame(counts, n_coded, codebook), codebook), "heatmap-svg"),
+        "profile_svg": chart_svg(
+            profile_chart(profile_frame(counts, codebook), codebook, cases), "profile-svg"),
         "summary": _summary_rows(summary, cases, anchors),
         "role_columns": _role_columns(summary),
         "cases": _case_sections(quotes, counts, summary, codebook, cases, anchors),
@@ -285,11 +287,14 @@ def profile_chart(frame: pd.DataFrame, codebook: Codebook, cases: Sequence[str])
     )
 
 
-def chart_svg(chart: alt.TopLevelMixin) -> Markup:
+def chart_svg(chart: alt.TopLevelMixin, name: str) -> Markup:
     """Render a chart to inline SVG, with each mark's description as its hover tooltip.
 
     vl-convert puts the ``description`` channel into the marks' aria-label (already
     XML-escaped); a ``<title>`` child with the same text is what browsers show on hover.
+    Element ids (gradients, clip paths) are renamed after ``name``: vl-convert numbers
+    them per process, which would make the page differ between runs and let two
+    charts on one page collide.
     """
     version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
     if version not in vl_convert.get_vegalite_versions():
@@ -300,7 +305,15 @@ def chart_svg(chart: alt.TopLevelMixin) -> Markup:
         r'<path \1aria-label="\2"\3role="graphics-symbol"\4><title>\2</title></path>',
         svg,
     )
-    return Markup(svg)
+    return Markup(_rename_ids(svg, name))
+
+
+def _rename_ids(svg: str, name: str) -> str:
+    ids = list(dict.fromkeys(re.findall(r'\bid="([^"]+)"', svg)))
+    for number, old in enumerate(ids):
+        new = f"{name}-{number}"
+        svg = re.sub(rf'(\bid="|url\(#|href="#){re.escape(old)}(?=[")])', rf"\g<1>{new}", svg)
+    return svg
 
 
 # ---------------------------------------------------------------------------
