@@ -208,11 +208,13 @@ def heatmap_chart(frame: pd.DataFrame, codebook: Codebook) -> alt.FacetChart:
                 axis=alt.Axis(labelLimit=260, labelFontSize=11, ticks=False, domain=False,
                               labelColor=sign_colour)),
     )
+    share = alt.Color("share:Q", title="share of coded segments",
+                      scale=alt.Scale(scheme="blues", domain=[0, top], nice=False),
+                      legend=alt.Legend(format=".0%", orient="bottom", gradientLength=220,
+                                        titleFontSize=11, direction="horizontal"))
     cells = base.mark_rect(stroke="white", strokeWidth=1.5).encode(
-        color=alt.Color("share:Q", title="share of coded segments",
-                        scale=alt.Scale(scheme="blues", domain=[0, top], nice=False),
-                        legend=alt.Legend(format=".0%", orient="bottom", gradientLength=220,
-                                          titleFontSize=11, direction="horizontal")),
+        # "Never" must not look like "a little": empty cells are paper-grey, not pale blue.
+        color=alt.condition("datum.count == 0", alt.value("#f3f5f7"), share),
         description=alt.Description("tip:N"),
     )
     numbers = base.mark_text(fontSize=11, aria=False).encode(
