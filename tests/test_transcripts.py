@@ -15,6 +15,8 @@ from casecoder.transcripts import (
     read_transcript,
     split_turns,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 DATA = Path(__file__).parent / "data"
 REAL = DATA / "real_world"
@@ -375,6 +377,12 @@ LABEL_STYLES = [
     ("[00:00:00:03] CC: Roger.", "CC", "Roger."),
     ("张三(00:01:05)：我们开始吧。", "张三", "我们开始吧。"),
     ("Ｑ：全角标签。", "Ｑ", "全角标签。"),
+    ("- Interviewer: Hello.", "Interviewer", "Hello."),
+    ("【主持人】：大家好。", "主持人", "大家好。"),
+    ("Interviewer (Zhang): Hello.", "Interviewer (Zhang)", "Hello."),
+    ("某局长：我们研究一下。", "某局长", "我们研究一下。"),
+    ("村民甲：孩子都在家。", "村民甲", "孩子都在家。"),
+    ("Speaker 1 (00:01:02): Hello.", "Speaker 1", "Hello."),
 ]
 
 
@@ -406,6 +414,8 @@ NOT_LABELS = [
     "[glossary:ASCS|ASCS] is 112.",
     "Long story short: it failed.",
     "他问：你们怎么办？",
+    "有些人：觉得不好。",
+    "我们村的人：都出去打工了。",
 ]
 
 
@@ -527,3 +537,30 @@ def test_real_chinese_laws_are_one_unknown_turn(name):
     assert time.perf_counter() - started < 10
     assert [t.speaker for t in transcript.turns] == ["unknown"]
     assert transcript.meta["language"] == "zh"
+
+
+LINE_PIECES = ["问：", "答：", "Official: ", "[00:01:02]", "_page : 3", "说话人1 00:01:02", "",
+               "  ", "\t", "我们没钱。", "他说：好", "Note: x", "We had no money.", "：", ":",
+               "**王科长**：", "12:30"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.lists(st.sampled_from(LINE_PIECES), max_size=3).map("".join),
+                      max_size=12))
+def test_turns_are_ordered_trimmed_and_free_of_metadata(lines):
+    text = "\n".join(lines)
+    turns = split_turns(text)
+    assert [t.number for t in turns] == list(range(1, len(turns) + 1))
+    previous_end = 0
+    for turn in turns:
+        said = text[turn.start : turn.end]
+        assert previous_end <= turn.start < turn.end
+        assert said == said.strip()
+        line_start = text.rfind("\n", 0, turn.start) + 1
+        whole_lines = said.split("\n")[0 if not text[line_start : turn.start].strip() else 1:]
+        assert not any(line.lstrip().startswith("_page") for line in whole_lines)
+        previous_end = turn.end
+    spoken = [line for line in lines if line.strip() and not line.strip().startswith("_page")]
+    if spoken and not turns:
+        assert all(line.strip() in ("[00:01:02]", "12:30") or line.rstrip().endswith(("：", ":",
+                   "00:01:02")) for line in spoken)

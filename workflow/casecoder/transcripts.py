@@ -382,10 +382,15 @@ def read_transcript(
 
 
 def _relative_name(path: Path, folder: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path(folder).resolve()).as_posix()
-    except ValueError:
-        return path.name
+    """The manifest key of path: as given, else absolute, else with links resolved."""
+    folder = Path(folder)
+    for inner, outer in ((path, folder), (path.absolute(), folder.absolute()),
+                         (path.resolve(), folder.resolve())):
+        try:
+            return inner.relative_to(outer).as_posix()
+        except ValueError:
+            continue
+    return path.name
 
 
 def _read_text(path: Path) -> str:
@@ -560,6 +565,7 @@ _ZH_SPEECH_ENDINGS = (
     "问", "答", "告诉", "回答", "宣布", "通知", "写到", "看来", "看", "想", "觉得",
 )
 _ZH_PARTICLES = set("了吗呢吧啊呀嘛哦哈")
+_ZH_NOT_NAME_STARTS = set("我你您他她它这那每有很些各该")
 _ZH_ROLE_SUFFIXES = (
     "干部", "主任", "书记", "老师", "教师", "社工", "志愿者", "负责人", "创始人", "创办人",
     "发起人", "工作人员", "代表", "主席", "经理", "总监", "秘书", "委员", "干事", "理事",
@@ -613,7 +619,7 @@ def _parse_label_line(line: str) -> _LabelLine | None:
 
 
 def _strip_label_markup(label: str) -> str:
-    label = label.strip().strip("*_").strip()
+    label = label.strip().strip("*_").strip().lstrip("-•·>").strip()  # "- Q:", "> 答："
     if len(label) > 2 and label[0] in "[【" and label[-1] in "]】":
         label = label[1:-1].strip()
     return label
@@ -675,6 +681,8 @@ def _speaker_like(label: str) -> bool:
 
 def _zh_speaker_like(core: str) -> bool:
     bare = _ZH_ID_SUFFIX.sub("", core) or core  # 受访者A, 村民甲, 说话人 2
+    if bare[0] in _ZH_NOT_NAME_STARTS:
+        return False  # 有些人, 我们村的人, 这位老师: a phrase, not a label
     if _ZH_CODE_LABEL.search(bare) or bare.endswith(_ZH_ROLE_SUFFIXES):
         return True
     return _zh_name(bare) or _zh_name(core)
@@ -682,6 +690,8 @@ def _zh_speaker_like(core: str) -> bool:
 
 def _zh_name(bare: str) -> bool:
     """王刚, 欧阳明, 老王, 小李: a surname with one or two characters."""
+    if bare[0] in _ZH_NOT_NAME_STARTS:
+        return False
     if bare.startswith(_ZH_DOUBLE_SURNAMES) and 3 <= len(bare) <= 4:
         return True
     if 2 <= len(bare) <= 3 and bare[0] in _ZH_SURNAMES:
