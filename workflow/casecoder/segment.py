@@ -151,14 +151,18 @@ class Segmenter:
         if not _CJK_SCRIPT.search(chunk):
             yield from _windows(text, start, end, "en")
             return
+        if detect_language(chunk) == "zh":
+            main, other, runs = "zh", "en", _english_sentences_in(text, start, end)
+        else:  # English with Chinese terms (The county gave 专项资金 ...)
+            main, other, runs = "en", "zh", _chinese_sentences_in(text, start, end)
         cursor = start
-        for run_start, run_end in _english_sentences_in(text, start, end):
+        for run_start, run_end in runs:
             if run_start > cursor:
-                yield from _windows(text, cursor, run_start, "zh")
-            yield from _windows(text, run_start, run_end, "en")
+                yield from _windows(text, cursor, run_start, main)
+            yield from _windows(text, run_start, run_end, other)
             cursor = run_end
         if cursor < end:
-            yield from _windows(text, cursor, end, "zh")
+            yield from _windows(text, cursor, end, main)
 
     # ------------------------------------------------------------------ sentences
 
@@ -388,6 +392,31 @@ def _is_english_sentence(text: str, s: int, e: int, chunk_start: int, chunk_end:
     return starts_sentence and ends_sentence
 
 
+_CHINESE_RUN = re.compile(
+    r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]"
+    r"(?:[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+    r"\d\s“”‘’]*[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    r"\uff00-\uffef”’])?"
+)
+_ZH_FINAL = "。！？；…!?"
+
+
+def _chinese_sentences_in(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Chinese runs of an English chunk that are whole Chinese sentences: they begin the
+    chunk or follow a sentence end, and end in Chinese sentence-final punctuation or end
+    the chunk. Chinese terms inside English sentences stay in the English text."""
+    for match in _CHINESE_RUN.finditer(text, start, end):
+        s, e = match.span()
+        if len(CJK.findall(match.group())) < 2:
+            continue
+        before = text[start:s].rstrip().rstrip("".join(CLOSERS) + "\"'")
+        starts_sentence = not before or before[-1] in _FINAL
+        core = match.group().rstrip("".join(CLOSERS))
+        ends_sentence = core[-1:] in set(_ZH_FINAL) or not text[e:end].strip()
+        if starts_sentence and ends_sentence:
+            yield s, e
+
+
 def _windows(text: str, start: int, end: int, language: str) -> Iterator[tuple[int, int, str]]:
     """Split a very long stretch into pieces of at most PIPELINE_WINDOW characters,
     cutting after the last sentence end or pause (else hard), so memory stays bounded."""
@@ -440,7 +469,14 @@ def zh_quotes(doc):
     return doc
 
 
+_LOWER_WORD_BEFORE = re.compile(r"(?<![A-Za-z.])([a-z]{2,})$")
+_NOT_SENTENCE_ENDS = {"etc", "vs", "eg", "ie", "al", "approx", "no"}
+
+
 def _ascii_full_stops(doc, tokens, starts: list[bool]) -> None:
+    """A full stop ends a sentence after a Chinese character (我们没钱. 县里...), or after a
+    plain lower-case English word when Chinese follows (thanks for meeting us. 我们...);
+    not in 1.5万, 2018.07, Dr. Wang, U.S. 读的."""
     text = doc.text
     for index, token in enumerate(tokens[:-1]):
         if token.text != ".":
@@ -448,6 +484,11 @@ def _ascii_full_stops(doc, tokens, starts: list[bool]) -> None:
         before = text[token.idx - 1] if token.idx else ""
         after = text[token.idx + 1] if token.idx + 1 < len(text) else ""
         if CJK.match(before) and (after.isspace() or CJK.match(after) or after in OPENERS):
+            starts[index + 1] = True
+            continue
+        word = _LOWER_WORD_BEFORE.search(text[max(0, token.idx - 30) : token.idx])
+        following = text[token.idx + 1 : token.idx + 4].lstrip()
+        if word and word.group(1) not in _NOT_SENTENCE_ENDS and CJK.match(following[:1]):
             starts[index + 1] = True
 
 
