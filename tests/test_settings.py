@@ -38,3 +38,10 @@ def test_errors(root, config, message):
         check_config(config, root)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("value, expected", [("false", False), ("True", True), ("no", False),
+                                             (False, False)])
+def test_command_line_booleans(root, value, expected):
+    assert check_config({"classifier": value}, root)["classifier"] is expected
+    assert check_config({"pseudonymise": "auto"}, root)["pseudonymise"] == "auto"

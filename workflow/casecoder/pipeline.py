@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -50,6 +51,7 @@ def code_batch(
     from casecoder.segment import get_segmenter
     from casecoder.transcripts import read_manifest, read_transcript
 
+    started = time.perf_counter()
     folder = Path(transcripts)
     book = load_codebook(codebook)
     tagger = RuleTagger(book)
@@ -62,6 +64,8 @@ def code_batch(
     manifest = read_manifest(folder)
     private = load_pseudonymiser(folder, pseudonymise)
     segmenter = get_segmenter()
+    log.info("batch of %d file(s); codebook, rules%s and segmenter loaded in %.1f s",
+             len(files), ", model" if code_model else "", time.perf_counter() - started)
 
     batch = {"transcripts": [], "segments": [], "quotes": [], "translations": []}
     for number, file in enumerate(sorted(Path(f) for f in files), start=1):
@@ -85,6 +89,8 @@ def code_batch(
                 "translation_of": transcript.translation_of,
                 "turns": [private(transcript.turn_text(t)) for t in transcript.turns],
             })
+            log.info("[%d/%d] %s: translation of %s, %d turns", number, len(files),
+                     transcript.id, transcript.translation_of, len(transcript.turns))
             continue
         segments = segmenter.segment(transcript)
         respondent = [s for s in segments if not s.is_interviewer]

@@ -30,12 +30,28 @@ def _first_error(config: dict, schema: dict) -> str | None:
     return f"config key {key!r}: {error.message} (got {got!r}); {hint}".rstrip("; ")
 
 
+_BOOLEAN_WORDS = {"true": True, "yes": True, "on": True, "1": True,
+                  "false": False, "no": False, "off": False, "0": False}
+
+
+def _coerce_booleans(config: dict, schema: dict) -> dict:
+    """`--config classifier=false` arrives as the string 'false': read it as a boolean."""
+    fixed = dict(config)
+    for key, spec in schema["properties"].items():
+        value = fixed.get(key)
+        types = {spec.get("type")} | {s.get("type") for s in spec.get("anyOf", [])}
+        if "boolean" in types and isinstance(value, str) and value.lower() in _BOOLEAN_WORDS:
+            fixed[key] = _BOOLEAN_WORDS[value.lower()]
+    return fixed
+
+
 def check_config(config: dict, root: str | Path = ".") -> dict:
     """Validate the config and the files it points to; return it with defaults filled in.
 
     Raises InputError with one line naming the key and the problem.
     """
     schema = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+    config = _coerce_booleans(config, schema)
     problem = _first_error(config, schema)
     if problem:
         raise InputError("config", problem)

@@ -26,4 +26,4 @@ rule render_report:
         title=config["report_title"],
     shell:
         "{CASECODER} report --results {params.results:q} --codebook {input.codebook:q}"
-        " --out {output:q} --title {params.title:q} 2> {log:q}"
+        " --out {output:q} --title={params.title:q} 2> {log:q}"
