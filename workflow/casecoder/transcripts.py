@@ -478,33 +478,30 @@ def _read_vtt_turns(path: Path, interviewer_labels: Sequence[str]) -> tuple[str,
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(path, f"not a valid WebVTT file ({reason})") from None
     labels = _label_set(interviewer_labels)
+    lines = [(caption.start, *_vtt_line(raw_line)) for caption in captions
+             for raw_line in caption.lines]
+    counts = Counter(_label_shape(parsed.label) for *_, parsed in lines if parsed)
     pieces: list[str] = []
     turns: list[Turn] = []
     offset = 0
-    for caption in captions:
-        for raw_line in caption.lines:
-            speaker, spoken = _vtt_line(raw_line)
-            if spoken:
-                _add_vtt_line(turns, speaker, offset, offset + len(spoken), caption.start, labels)
-            pieces.append(spoken)
-            offset += len(spoken) + 1
+    for timestamp, speaker, spoken, parsed in lines:
+        if speaker is None and parsed is not None and _accept_label(parsed, counts, False):
+            speaker, spoken = parsed.label, spoken[parsed.text_start :].strip()
+        if spoken:
+            _add_vtt_line(turns, speaker, offset, offset + len(spoken), timestamp, labels)
+        pieces.append(spoken)
+        offset += len(spoken) + 1
     return "\n".join(pieces), turns
 
 
-def _vtt_line(raw_line: str) -> tuple[str | None, str]:
-    """(speaker or None, spoken text) of one cue line."""
-    speaker = None
+def _vtt_line(raw_line: str) -> tuple[str | None, str, _LabelLine | None]:
+    """(voice-tag speaker or None, text without markup, a ``Name:`` prefix) of a cue line."""
     voice = _VOICE.match(raw_line)
-    if voice:
-        speaker = voice.group(1).strip()
     spoken = html.unescape(_TAG.sub("", raw_line)).replace("\xa0", " ").strip()
-    if speaker is None:
-        parsed = _parse_label_line(spoken)
-        if parsed is not None and _label_shape(parsed.label) is not None and (
-                _speaker_like(parsed.label) or _norm(parsed.label) in _known_labels()):
-            speaker = parsed.label
-            spoken = spoken[parsed.text_start:].strip()
-    return speaker, spoken
+    if voice:
+        return voice.group(1).strip(), spoken, None
+    parsed = _parse_label_line(spoken)
+    return None, spoken, parsed if parsed is not None and not parsed.alone else None
 
 
 def _add_vtt_line(turns: list[Turn], speaker: str | None, start: int, end: int,
@@ -646,7 +643,7 @@ def _label_shape(label: str) -> str | None:
             return None
         if any(token in core for token in ("下列", "以下", "如下")):
             return None
-        if core.endswith(_ZH_SPEECH_ENDINGS) and _norm(core) not in _known_labels():
+        if core.endswith(_ZH_SPEECH_ENDINGS) and _norm(core) not in _KNOWN:
             return None
     words = _EN_WORD.findall(core)
     if len(words) > 4:
@@ -728,10 +725,7 @@ def _norm(label: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", label)).strip().casefold()
 
 
-def _known_labels() -> frozenset[str]:
-    return _KNOWN
-
-
+#: Labels that are speakers whatever their shape (normalised).
 _KNOWN = frozenset(_norm(label) for label in (*DEFAULT_INTERVIEWER_LABELS,
                                               *KNOWN_RESPONDENT_LABELS))
 
