@@ -44,6 +44,7 @@ import yaml
 
 from casecoder.errors import InputError
 from casecoder.records import Transcript, Turn
+from casecoder.segment import CJK, script_counts
 
 TRANSCRIPT_SUFFIXES = (".txt", ".md", ".docx", ".vtt")
 DEFAULT_INTERVIEWER_LABELS = (
@@ -244,7 +245,7 @@ def _plausibility(text: str) -> float:
     characters that form no words. CJK punctuation counts, and for Windows-1252 so do
     accented letters inside words.
     """
-    from casecoder.chinese import CJK, cut, to_simplified
+    from casecoder.chinese import cut, to_simplified
 
     text = text[:20_000]  # a sample is enough and keeps big files fast
     others = [ch for ch in text if ord(ch) > 127]
@@ -446,8 +447,6 @@ def detect_transcript_language(text: str) -> str:
     A Chinese character counts half a word, so a few English terms in a Chinese
     interview (budget, NGO, Dr. Wang) leave it ``zh``.
     """
-    from casecoder.segment import script_counts
-
     cjk, latin_words = script_counts(text)
     chinese = cjk / 2
     if chinese + latin_words == 0:
@@ -583,7 +582,6 @@ _ZH_DOUBLE_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫
 _ZH_ID_SUFFIX = re.compile(r"[\s\dA-Za-z甲乙丙丁戊一二三四五六七八九十]+$")
 _ZH_CODE_LABEL = re.compile(r"(说话人|发言人|讲话人|参与者|访谈对象|受访人|被访人|讲者)")
 _BRACKETED = re.compile(r"\s*[（(][^（）()]{1,20}[）)]\s*$")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _EN_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*\.?|\d+[A-Za-z]?")
 
 
@@ -637,7 +635,7 @@ def _label_shape(label: str) -> str | None:
         return None
     if not _periods_ok(core):
         return None
-    cjk = len(_CJK.findall(core))
+    cjk = len(CJK.findall(core))
     if cjk:
         if cjk > 10 or core in _ZH_NOT_SPEAKERS or _ZH_PARTICLES & set(core):
             return None
@@ -671,7 +669,7 @@ def _periods_ok(core: str) -> bool:
 def _speaker_like(label: str) -> bool:
     """Whether a label that occurs once still looks like a speaker: a name, a role, a code."""
     core = _BRACKETED.sub("", label).strip() or label
-    if _CJK.search(core):
+    if CJK.search(core):
         return _zh_speaker_like(core)
     return _en_speaker_like(core)
 
