@@ -116,10 +116,10 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
 
 @pytest.mark.parametrize(("data", "problem"), [
     (b"", "empty file"),
-    (PNG, "not a text file"),
-    (b"text\x00with a zero byte", "not a text file"),
-    (b"Q: hello\x1b[31m red", "not a text file"),
-    (bytes(range(256)) * 4, "not a text file"),
+    (PNG, "cannot be decoded"),
+    (b"text\x00with a zero byte", "cannot be decoded"),
+    (b"Q: hello\x1b[31m red", "cannot be decoded"),
+    (bytes(range(256)) * 4, "cannot be decoded"),
 ])
 def test_decode_rejects_binary_and_empty_data(data, problem):
     with pytest.raises(InputError, match=problem) as error:
@@ -311,7 +311,7 @@ def test_translation_needs_no_case(tmp_path):
 @pytest.mark.parametrize(("content", "problem", "line"), [
     ("", "empty file", None),
     ("   \n\n", "no text", None),
-    (PNG, "not a text file", None),
+    (PNG, "cannot be decoded", None),
     ("---\ncase: [unclosed\n---\nQ: hi\n", "not valid YAML", 3),
     ("---\n- a list\n---\nQ: hi\n", "must be 'field: value'", 2),
     ("---\ncase: C\nQ: hi\n", "never closed", 1),

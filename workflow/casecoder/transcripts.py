@@ -173,8 +173,8 @@ def decode(data: bytes, source: str | Path) -> str:
     bad = _CONTROL.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
-        raise InputError(source, "not a text file (binary data or control characters; "
-                         "save it as UTF-8 text)", line=line)
+        raise InputError(source, "cannot be decoded as text: it holds control characters "
+                         "(binary data?); save it as UTF-8 text", line=line)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -184,8 +184,8 @@ def _decode_bytes(data: bytes, source: str | Path) -> str:
             try:
                 return data.decode(codec)
             except UnicodeDecodeError:
-                raise InputError(source, f"starts with a {codec} byte-order mark but is not "
-                                 f"valid {codec} text") from None
+                raise InputError(source, f"cannot be decoded: it starts with a {codec} "
+                                 f"byte-order mark but is not valid {codec} text") from None
     if b"\x00" in data:
         return _decode_utf16_without_bom(data, source)
     try:
@@ -212,7 +212,8 @@ def _decode_utf16_without_bom(data: bytes, source: str | Path) -> str:
             text = ""
         if text and not _CONTROL.search(text):
             return text
-    raise InputError(source, "not a text file (it contains zero bytes: binary data?)")
+    raise InputError(source, "cannot be decoded as text: it holds zero bytes (binary data?); "
+                     "save it as UTF-8 text")
 
 
 def _legacy_candidates(data: bytes) -> list[tuple[float, int, str]]:
