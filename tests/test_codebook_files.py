@@ -158,6 +158,25 @@ def test_rules_on_typical_talk(tagger, text, present, absent):
         assert code not in codes, (text, codes)
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("人社局今年办了三期电工培训班，学完考证。", {"TRAINING_OFFERED"}),
+        ("那个岗位要求本地户口，我是外县的，报名都报不上。", {"BARRIER_HUKOU"}),
+        ("我没找到工作，还在家待着。", {"OUTCOME_NO_JOB"}),
+        ("Three weeks after the job fair I got a job at the logistics park.",
+         {"EMPLOYER_LINKAGE", "OUTCOME_JOB_FOUND"}),
+        ("县里开了个会，讨论就业的事。", set()),
+    ],
+)
+def test_youth_employment_rules(text, expected):
+    from casecoder.rules import RuleTagger
+
+    tagger = RuleTagger(load_codebook(YOUTH_EMPLOYMENT))
+    assert set(tagger.codes(text)) == expected
+
+
+
 # ---------------------------------------------------------------- malformed variants
 
 
