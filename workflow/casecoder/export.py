@@ -23,15 +23,17 @@ from __future__ import annotations
 import io
 import math
 import re
+import shutil
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
+from copy import copy
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
@@ -53,6 +55,7 @@ _MAX_WIDTH = 30
 _MIN_WIDTH = 6
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _HEADER_FILL = PatternFill("solid", fgColor="E8EEF4")
+_HEADER_STYLE, _CELL_STYLE, _QUOTE_STYLE = "Review header", "Review cell", "Review quote"
 
 
 def write_quotes_xlsx(quotes: pd.DataFrame, code_ids: Sequence[str], path: Path) -> None:
@@ -61,6 +64,7 @@ def write_quotes_xlsx(quotes: pd.DataFrame, code_ids: Sequence[str], path: Path)
     sheet = workbook.active
     sheet.title = QUOTES_SHEET
     columns = [str(c) for c in quotes.columns]
+    _register_styles(workbook)
     _write_rows(sheet, columns, quotes.itertuples(index=False, name=None))
     _lay_out(sheet, columns, quotes)
     if REVIEW_COLUMN in columns:
@@ -121,11 +125,24 @@ def _as_text(value: object) -> str:
 
 
 def _write_rows(sheet: Worksheet, columns: list[str], rows: Iterable[tuple]) -> None:
+    """Header and rows; every text cell a string, quote columns wrapped, all aligned top."""
     sheet.append(columns)
-    for values in rows:
+    for cell in sheet[1]:
+        cell.data_type = "s"
+        cell.style = _HEADER_STYLE
+    names = [_QUOTE_STYLE if name in QUOTE_COLUMNS else _CELL_STYLE for name in columns]
+    styles: list[object] = []
+    for number, values in enumerate(rows, start=2):
         sheet.append([_cell_value(v) for v in values])
-    for row in sheet.iter_rows(min_row=1):
-        for cell in row:
+        for column, name in enumerate(names, start=1):
+            cell = sheet.cell(row=number, column=column)  # not sheet[n]: that scans every cell
+            if len(styles) < len(names):
+                cell.style = name
+                styles.append(cell._style)
+            else:
+                # Copying the style array, as openpyxl's copy_worksheet does, is ~20x faster
+                # than assigning a style per cell (minutes for a large corpus).
+                cell._style = copy(styles[column - 1])
             if isinstance(cell.value, str):
                 # openpyxl turns a string starting with "=" into a formula; a quote is never one.
                 cell.data_type = "s"
@@ -147,22 +164,24 @@ def _cell_value(value: object) -> object:
 
 
 def _lay_out(sheet: Worksheet, columns: list[str], quotes: pd.DataFrame) -> None:
-    """Frozen bold header, autofilter, fitted widths, wrapped quote columns."""
+    """Frozen header, autofilter, widths that fit the content."""
     sheet.freeze_panes = "A2"
     last = get_column_letter(max(len(columns), 1))
     sheet.auto_filter.ref = f"A1:{last}{max(len(quotes) + 1, 2)}"
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.fill = _HEADER_FILL
-        cell.alignment = Alignment(vertical="top")
-    top = Alignment(vertical="top")
-    wrapped = Alignment(vertical="top", wrap_text=True)
     for index, name in enumerate(columns, start=1):
-        letter = get_column_letter(index)
         is_quote = name in QUOTE_COLUMNS
-        sheet.column_dimensions[letter].width = _column_width(name, quotes[name], is_quote)
-        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-            cell.alignment = wrapped if is_quote else top
+        width = _column_width(name, quotes[name], is_quote)
+        sheet.column_dimensions[get_column_letter(index)].width = width
+
+
+def _register_styles(workbook: Workbook) -> None:
+    top = Alignment(vertical="top")
+    for name, font, fill, alignment in (
+        (_HEADER_STYLE, Font(bold=True), _HEADER_FILL, top),
+        (_CELL_STYLE, Font(), PatternFill(), top),
+        (_QUOTE_STYLE, Font(), PatternFill(), Alignment(vertical="top", wrap_text=True)),
+    ):
+        workbook.add_named_style(NamedStyle(name=name, font=font, fill=fill, alignment=alignment))
 
 
 def _column_width(name: str, values: pd.Series, is_quote: bool) -> float:
@@ -226,22 +245,32 @@ def _deterministic_bytes(workbook: Workbook) -> bytes:
     workbook.properties.creator = "casecoder"
     workbook.properties.created = _FIXED_TIME
     workbook.properties.modified = _FIXED_TIME
-    raw = io.BytesIO()
-    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+    buffer = io.BytesIO()
+    with _FixedTimeZip(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         ExcelWriter(workbook, archive).save()
-    return _restamp(raw.getvalue())
+    return buffer.getvalue()
 
 
-def _restamp(data: bytes) -> bytes:
-    """The same zip archive with every entry dated _ZIP_TIME, in the same order."""
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for entry in source.infolist():
-            info = zipfile.ZipInfo(entry.filename, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            target.writestr(info, source.read(entry))
-    return out.getvalue()
+class _FixedTimeZip(zipfile.ZipFile):
+    """A zip archive whose entries all carry one timestamp and one mode.
+
+    openpyxl adds parts by name (stamped with the current time) and worksheets
+    from temporary files (stamped with the file's mtime); both go through here.
+    """
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            zinfo_or_arcname = _entry(str(zinfo_or_arcname))
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        info = _entry(str(arcname or filename))
+        with open(filename, "rb") as source, self.open(info, "w") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info

@@ -324,7 +324,9 @@ def _rename_ids(svg: str, name: str) -> str:
 
 def _stats(quotes: pd.DataFrame, summary: pd.DataFrame, cases: Sequence[str]) -> list[tuple[str, str]]:
     def total(column: str) -> str:
-        return f"{int(summary[column].sum()):,}" if column in summary.columns else "\u2014"
+        if column not in summary.columns:
+            return "\u2014"
+        return f"{int(pd.to_numeric(summary[column], errors='coerce').fillna(0).sum()):,}"
 
     return [
         ("cases", f"{len(cases):,}"),
