@@ -383,6 +383,8 @@ LABEL_STYLES = [
     ("某局长：我们研究一下。", "某局长", "我们研究一下。"),
     ("村民甲：孩子都在家。", "村民甲", "孩子都在家。"),
     ("Speaker 1 (00:01:02): Hello.", "Speaker 1", "Hello."),
+    ("訪談者：請問經費呢？", "訪談者", "請問經費呢？"),
+    ("王科長：縣裡有專項資金。", "王科長", "縣裡有專項資金。"),
 ]
 
 
@@ -416,6 +418,7 @@ NOT_LABELS = [
     "他问：你们怎么办？",
     "有些人：觉得不好。",
     "我们村的人：都出去打工了。",
+    "他當時說：我們沒錢。",
 ]
 
 
@@ -491,7 +494,8 @@ def test_body_start_skips_front_matter():
     ("Q", True), ("q", True), ("Ｑ", True), ("Q1", True), ("I", True), ("问", True),
     ("访谈者", True), ("访谈者1", True), ("采访者", True), ("记者", True), ("访问者", True),
     ("主持人", True), ("Helper", True), ("李老师", True), ("A", False), ("答", False),
-    ("Official", False), ("王科长", False),
+    ("Official", False), ("王科长", False), ("問", True), ("訪談者", True), ("記者", True),
+    ("答", False),
 ])
 def test_interviewer_labels(label, expected):
     turns = split_turns(f"{label}：你好。\n", interviewer_labels=["Helper", "李老师"])

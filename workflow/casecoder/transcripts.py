@@ -38,6 +38,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -627,8 +628,9 @@ def _label_shape(label: str) -> str | None:
     Rejects what ordinary sentences put before a colon: sentence punctuation, more
     than 4 English words or 10 Chinese characters, function words (``The point is:``),
     reported speech (``他当时说：``), list openers (``下列权利：``) and field names of
-    document headers (``Date:``, ``时间：``).
+    document headers (``Date:``, ``时间：``). Traditional Chinese is checked as Simplified.
     """
+    label = _simplified(label)
     core = _BRACKETED.sub("", label).strip() or label
     if len(core) > 30 or not core or core.isdigit():
         return None
@@ -669,6 +671,7 @@ def _periods_ok(core: str) -> bool:
 
 def _speaker_like(label: str) -> bool:
     """Whether a label that occurs once still looks like a speaker: a name, a role, a code."""
+    label = _simplified(label)
     core = _BRACKETED.sub("", label).strip() or label
     if CJK.search(core):
         return _zh_speaker_like(core)
@@ -720,8 +723,19 @@ def _en_speaker_like(core: str) -> bool:
 
 
 def _norm(label: str) -> str:
-    """Compare labels ignoring case, width (Ｑ = Q) and surrounding space."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", label)).strip().casefold()
+    """Compare labels ignoring case, width (Ｑ = Q), script (問 = 问) and surrounding space."""
+    label = _simplified(unicodedata.normalize("NFKC", label))
+    return re.sub(r"\s+", " ", label).strip().casefold()
+
+
+@lru_cache(maxsize=4096)
+def _simplified(label: str) -> str:
+    """Traditional Chinese labels (問, 訪談者, 王科長) checked as Simplified."""
+    if not CJK.search(label):
+        return label
+    from casecoder.chinese import to_simplified
+
+    return to_simplified(label)
 
 
 #: Labels that are speakers whatever their shape (normalised).
