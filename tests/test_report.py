@@ -249,3 +249,24 @@ def test_page_renders_offline_in_chromium(tables, codebook: Codebook, tmp_path: 
     assert seen["case_sections"] == ["case-county-c", "case-county-y", "case-county-j", "case-s县"]
     assert seen["scroll_width"] <= 1366  # no sideways scrolling at laptop width
     assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_odd_tables_still_give_a_page():
+    """No signed codes, text cells in the summary, a case only the quotes know, no cases."""
+
+    def plain(cid: str) -> dict:
+        return _code(cid, "target", 0, cid.title(), cid)
+
+    book = parse_codebook({"name": "n", "version": "1", "title": {"en": "T", "zh": "T"},
+                           "categories": ["target"], "codes": [plain("A"), plain("B")]}, "x")
+    summary = pd.DataFrame({"case": ["X"], "n_transcripts": ["1"], "n_segments": ["3"],
+                            "n_coded": [""], "political_will_index": [""], "formality": [""],
+                            "mode": [""], "typology": [""]})
+    quotes = pd.DataFrame([quote("Z", "A", 1, "只在引文里"), quote("Z", "A", 2, "第二条")],
+                          columns=QUOTE_COLUMNS)
+    page = render_report(quotes, pd.DataFrame(columns=["case", "A", "B"]), summary, book)
+    assert outline(page).sections == ["case-x", "case-z"]
+    assert 'id="profile"' not in page  # nothing signed to profile
+    empty = render_report(pd.DataFrame(columns=QUOTE_COLUMNS), pd.DataFrame(columns=["case"]),
+                          pd.DataFrame(columns=["case", "n_coded"]), book)
+    assert "No cases" in empty and outline(empty).sections == []

@@ -82,14 +82,15 @@ def render_report(
         "stats": _stats(quotes, summary, cases),
         "run_info": dict(run_info or {}),
         "heatmap_svg": chart_svg(
-            heatmap_chart(heatmap_frame(counts, n_coded, codebook), codebook), "heatmap-svg"),
+            heatmap_chart(heatmap_frame(counts, n_coded, codebook), codebook), "heatmap-svg",
+        ) if cases else None,
         "profile_svg": chart_svg(
-            profile_chart(profile_frame(counts, codebook), codebook, cases), "profile-svg"),
+            profile_chart(profile_frame(counts, codebook), codebook, cases), "profile-svg",
+        ) if cases and any(c.direction for c in codebook.codes) else None,
         "summary": _summary_rows(summary, cases, anchors),
         "role_columns": _role_columns(summary),
         "cases": _case_sections(quotes, counts, summary, codebook, cases, anchors),
         "categories": _legend(codebook),
-        "direction_colours": DIRECTION_COLOURS,
     }
     return _environment().get_template("report.html.j2").render(**context)
 
@@ -100,11 +101,11 @@ def render_report(
 
 def case_order(summary: pd.DataFrame, matrix: pd.DataFrame, quotes: pd.DataFrame) -> list[str]:
     """Cases in the summary's order, then any that only the matrix or the quotes know."""
-    cases: list[str] = []
+    cases: dict[str, None] = {}
     for frame in (summary, matrix, quotes):
         if "case" in frame.columns:
-            cases += [str(c) for c in frame["case"] if str(c) not in cases]
-    return cases
+            cases.update(dict.fromkeys(str(c) for c in frame["case"]))
+    return list(cases)
 
 
 def case_anchors(cases: Sequence[str]) -> dict[str, str]:
@@ -146,8 +147,10 @@ def code_counts(
 
 def _coded_per_case(summary: pd.DataFrame, counts: pd.DataFrame) -> dict[str, int]:
     """Coded respondent segments per case: the heat map's denominator."""
-    given = dict(zip(summary["case"].astype(str), summary["n_coded"], strict=True)) \
-        if {"case", "n_coded"} <= set(summary.columns) else {}
+    given: dict[str, float] = {}
+    if {"case", "n_coded"} <= set(summary.columns):
+        numbers = pd.to_numeric(summary["n_coded"], errors="coerce")
+        given = {str(c): n for c, n in zip(summary["case"], numbers, strict=True) if n == n}
     return {case: int(given.get(case, counts.loc[case].max())) for case in counts.index}
 
 
