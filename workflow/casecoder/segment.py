@@ -182,7 +182,8 @@ class Segmenter:
 
     def _zh_cuts(self, text: str, start: int, end: int) -> list[int]:
         doc = self._zh(text[start:end])
-        return [start + sent.start_char for sent in doc.sents]
+        # token flags rather than doc.sents, which re-checks the whole doc on every call
+        return [start + token.idx for token in doc if token.is_sent_start]
 
     def _en_cuts(self, text: str, start: int, end: int) -> list[int]:
         """Sentence starts found by pySBD, located in the text in order.
