@@ -194,7 +194,8 @@ def heatmap_frame(counts: pd.DataFrame, n_coded: Mapping[str, int], codebook: Co
 def heatmap_chart(frame: pd.DataFrame, codebook: Codebook) -> alt.FacetChart:
     """Codes down (grouped by category, signed), cases across; colour = share, text = count."""
     cases = list(dict.fromkeys(frame["case"]))
-    step = max(64, min(120, 560 // max(len(cases), 1)))
+    step = max(36, min(120, 560 // max(len(cases), 1)))
+    upright = step >= 90  # many cases: narrower cells, slanted names
     top = max(float(frame["share"].max()) if len(frame) else 0.0, 0.05)
     sign_colour = {
         "condition": [
@@ -205,7 +206,9 @@ def heatmap_chart(frame: pd.DataFrame, codebook: Codebook) -> alt.FacetChart:
     }
     base = alt.Chart().encode(
         x=alt.X("case:N", sort=cases, title=None,
-                axis=alt.Axis(orient="top", labelAngle=0, labelLimit=step - 6, labelFontSize=12,
+                axis=alt.Axis(orient="top", labelAngle=0 if upright else -40,
+                              labelAlign="center" if upright else "left",
+                              labelLimit=step - 6 if upright else 160, labelFontSize=12,
                               labelFontWeight="bold", ticks=False, domain=False)),
         y=alt.Y("code:N", sort=[_axis_label(c) for c in codebook.codes], title=None,
                 axis=alt.Axis(labelLimit=260, labelFontSize=11, ticks=False, domain=False,
