@@ -44,6 +44,8 @@ from casecoder.errors import InputError
 QUOTES_SHEET = "coded_quotes"
 OPTIONS_SHEET = "review_options"
 QUOTE_COLUMNS = ("text", "translation")
+# Read back as floats ("1.0", as in the CSV), though Excel stores 1.0 as 1.
+FLOAT_COLUMNS = ("confidence",)
 REVIEW_COLUMN = "review"
 
 _FIXED_TIME = datetime(2000, 1, 1)
@@ -93,7 +95,7 @@ def read_quotes_xlsx(path: Path) -> pd.DataFrame:
         columns = _header(header)
         records = []
         for row in rows:
-            cells = [_as_text(v) for v in row[: len(columns)]]
+            cells = [_as_text(v, name in FLOAT_COLUMNS) for v, name in zip(row, columns, strict=False)]
             cells += [""] * (len(columns) - len(cells))
             if any(cells):
                 records.append(cells)
@@ -110,12 +112,14 @@ def _header(values: Sequence[object]) -> list[str]:
     return names
 
 
-def _as_text(value: object) -> str:
+def _as_text(value: object, is_float: bool = False) -> str:
     """A cell value as the text the CSV would hold."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
+    if is_float and isinstance(value, int | float):
+        return str(float(value))
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         # Excel stores every number as a double; a re-saved 7 comes back as 7.0.
         return str(int(value))
