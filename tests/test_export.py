@@ -111,7 +111,7 @@ def test_round_trip_is_exact(written: Path, quotes: pd.DataFrame):
     assert back.loc[0, "translation"] == "" and back.loc[0, "review"] == ""
     assert all(isinstance(v, str) for v in back.to_numpy().ravel())
     # Exactly what the CSV reader gives for coded_quotes.csv: 1.0 stays "1.0", 7 is "7".
-    assert back.equals(quotes.astype(str))
+    pd.testing.assert_frame_equal(back, quotes.astype(str))
 
 
 def test_text_is_never_a_formula_and_numbers_stay_numbers(written: Path):

@@ -101,7 +101,7 @@ def read_quotes_xlsx(path: Path) -> pd.DataFrame:
                 records.append(cells)
     finally:
         workbook.close()
-    return pd.DataFrame(records, columns=columns, dtype=object)
+    return pd.DataFrame(records, columns=columns, dtype=str)  # as read_table gives
 
 
 def _header(values: Sequence[object]) -> list[str]:
