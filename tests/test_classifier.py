@@ -23,8 +23,11 @@ from casecoder.classifier import (
     CodeModel,
     assign_folds,
     best_threshold,
+    build_features,
+    count_ngrams,
     load_model,
     normalise,
+    part_features,
     save_model,
     train,
     word_tokens,
@@ -161,13 +164,15 @@ def test_too_few_texts_is_a_clear_error():
               log=lambda line: None)
 
 
-def test_progress_is_logged_per_code():
+def test_progress_is_logged_per_fold_and_per_code():
     texts, labels = toy_corpus()
     lines: list[str] = []
     train(texts, labels, CODES, folds=3, log=lines.append)
     assert any("RARE (3)" in line for line in lines)
     for number, code in enumerate(["FUNDS", "KIDS", "ELDERLY"], start=1):
         assert any(line.startswith(f"[{number}/3] {code}:") for line in lines)
+    for number in range(1, 7):  # 3 outer folds and 3 pairs of folds
+        assert any(line.startswith(f"[part {number}/6] without fold") for line in lines)
 
 
 # ---------------------------------------------------------------- metrics
@@ -230,6 +235,16 @@ def test_folds_keep_near_duplicates_together_and_spread_rare_codes():
 ])
 def test_normalise(raw, expected):
     assert normalise(raw) == expected
+
+
+def test_part_features_equal_features_fitted_on_the_part_alone():
+    """What makes the metrics honest: held-out rows never shape vocabulary or idf."""
+    texts, _ = toy_corpus()
+    train_rows = np.arange(len(texts)) % 3 != 0
+    ngrams = count_ngrams(texts, ["char", "word"])
+    ours = part_features([ngrams["char"], ngrams["word"]], train_rows)
+    fitted = build_features().fit([t for t, keep in zip(texts, train_rows, strict=True) if keep])
+    np.testing.assert_allclose(ours.toarray(), fitted.transform(texts).toarray(), atol=1e-12)
 
 
 def test_word_tokens_split_mixed_text():

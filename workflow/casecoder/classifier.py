@@ -44,11 +44,11 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import cohen_kappa_score
 from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import FunctionTransformer
+from sklearn.preprocessing import FunctionTransformer, normalize
 from sklearn.svm import LinearSVC
 
 from casecoder.chinese import CJK, cut, to_simplified
@@ -114,20 +114,58 @@ def word_tokens(text: str) -> list[str]:
     return tokens
 
 
+#: The n-gram blocks; each is one tf-idf vectoriser, L2-normalised on its own.
+NGRAMS: dict[str, dict] = {
+    "char": {"analyzer": "char_wb", "ngram_range": (1, 3)},
+    "word": {"tokenizer": word_tokens, "token_pattern": None, "ngram_range": (1, 2)},
+}
+FEATURE_BLOCKS = {"char+word": ("char", "word"), "char": ("char",)}
+MIN_DF = 2  # an n-gram seen in one training segment only is noise, not evidence
+
+
 def build_features(kind: str = "char+word") -> Pipeline:
     """The shared feature pipeline: normalise, then char (and word) n-gram tf-idf."""
-    parts = [("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=2,
-                                      sublinear_tf=True, lowercase=False))]
-    if kind == "char+word":
-        parts.append(("word", TfidfVectorizer(tokenizer=word_tokens, token_pattern=None,
-                                               ngram_range=(1, 2), min_df=2, sublinear_tf=True,
-                                               lowercase=False)))
-    elif kind != "char":
-        raise ValueError(f"unknown feature kind {kind!r}")
+    parts = [(name, TfidfVectorizer(**NGRAMS[name], min_df=MIN_DF, sublinear_tf=True,
+                                    lowercase=False))
+             for name in FEATURE_BLOCKS[kind]]
     return Pipeline([
         ("normalise", FunctionTransformer(normalise_texts, validate=False)),
         ("ngrams", FeatureUnion(parts)),
     ])
+
+
+def count_ngrams(texts: Sequence[str], blocks: Sequence[str]) -> dict[str, sparse.csr_matrix]:
+    """Sublinear term frequencies (1 + log count) of every n-gram, per block.
+
+    Tokenising is the slow part of featurising; doing it once lets
+    :func:`part_features` rebuild, for any training part, exactly what
+    :func:`build_features` fitted on that part would produce, in milliseconds.
+    """
+    normalised = normalise_texts(texts)
+    out = {}
+    for name in blocks:
+        counts = CountVectorizer(**NGRAMS[name], lowercase=False).fit_transform(normalised)
+        counts = sparse.csr_matrix(counts, dtype=np.float64)
+        counts.data = 1 + np.log(counts.data)
+        out[name] = counts
+    return out
+
+
+def part_features(blocks: Sequence[sparse.csr_matrix], train: np.ndarray) -> sparse.csr_matrix:
+    """Tf-idf of all rows with vocabulary and idf learned from the ``train`` rows only.
+
+    Equals ``build_features().fit(texts[train]).transform(texts)``: n-grams with
+    document frequency >= MIN_DF in the training part, smoothed idf from it,
+    each block L2-normalised. So held-out segments never shape the features.
+    """
+    n_train = int(train.sum())
+    pieces = []
+    for counts in blocks:
+        df = np.bincount(counts[train].indices, minlength=counts.shape[1])
+        keep = np.flatnonzero(df >= MIN_DF)
+        idf = np.log((1 + n_train) / (1 + df[keep])) + 1
+        pieces.append(normalize(counts[:, keep] @ sparse.diags(idf)))
+    return sparse.hstack(pieces, format="csr")
 
 
 # ---------------------------------------------------------------- the model
@@ -136,7 +174,8 @@ def build_features(kind: str = "char+word") -> Pipeline:
 def _learner(kind: str, C: float, seed: int, n_positive: int):
     """A fresh binary classifier with probabilities for one code."""
     if kind == "lr":
-        return LogisticRegression(C=C, class_weight="balanced", solver="liblinear",
+        # the dual solver is the fast one when n-grams outnumber segments
+        return LogisticRegression(C=C, class_weight="balanced", solver="liblinear", dual=True,
                                   max_iter=1000, random_state=seed)
     if kind == "svm":
         svc = LinearSVC(C=C / 10, class_weight="balanced", random_state=seed)
@@ -220,9 +259,10 @@ def train(
 
     Codes with fewer examples are listed in ``metrics["untrained"]`` with their
     counts (the rules still code them). Thresholds: per code, F1-optimal on
-    out-of-fold probabilities. Metrics: out-of-fold predictions whose threshold
-    was chosen inside each training fold. ``compare=True`` also cross-validates
-    every design in :data:`DESIGNS` and records their macro-F1.
+    out-of-fold probabilities. Metrics: out-of-fold predictions whose features
+    and threshold were learned inside each training fold. ``compare=True`` also
+    cross-validates every design in :data:`DESIGNS` and records their macro-F1.
+    ``n_jobs`` worker processes share the fits.
     """
     if design not in DESIGNS:
         raise ValueError(f"unknown design {design!r}; choose from {', '.join(DESIGNS)}")
@@ -238,50 +278,37 @@ def train(
     if untrained:
         listed = ", ".join(f"{c} ({n})" for c, n in untrained.items())
         log(f"too few examples (< {min_examples}) to train, left to the rules: {listed}")
-    Y = Y_all[:, [code_ids.index(c) for c in trained]]
-    model = CodeModel(design=design, seed=seed)
     metrics: dict = {"macro": {}, "codes": {}, "untrained": untrained, "n_examples": len(texts),
                      "folds": 0, "seed": seed, "design": design, "comparison": {}}
     if not trained:
-        model.features_, model.estimators_, model.codes_, model.thresholds_ = None, [], [], {}
         log("no code has enough examples; the model codes nothing")
-        return TrainingResult(model, metrics)
+        return TrainingResult(CodeModel(design=design, seed=seed).fit(texts, Y_all[:, :0], []),
+                              metrics)
 
+    Y = Y_all[:, [list(code_ids).index(c) for c in trained]]
     fold_of = assign_folds(texts, Y, folds, seed)
-    k = int(fold_of.max()) + 1
-    metrics["folds"] = k
-    cache: dict[str, tuple[Pipeline, sparse.csr_matrix]] = {}
+    metrics["folds"] = int(fold_of.max()) + 1
+    start = time.perf_counter()
+    ngrams = count_ngrams(texts, FEATURE_BLOCKS["char+word"])
+    log(f"n-grams of {len(texts)} segments counted in {time.perf_counter() - start:.1f} s "
+        f"({', '.join(f'{name}: {m.shape[1]}' for name, m in ngrams.items())})")
+    model = None
     for name in (DESIGNS if compare else [design]):
-        features, learner = DESIGNS[name]
-        if features not in cache:
-            cache[features] = _featurise(texts, features, log)
-        X = cache[features][1]
-        log(f"design {name}: {k}-fold nested cross-validation of {len(trained)} codes")
-        cv = _cross_validate(X, Y, trained, fold_of, learner, model.C, seed, n_jobs, log,
-                             final=name == design)
+        final = CodeModel(design=name, seed=seed) if name == design else None
+        log(f"design {name}: {metrics['folds']}-fold nested cross-validation of "
+            f"{len(trained)} codes")
+        cv, fitted = _cross_validate(texts, ngrams, Y, trained, fold_of, final, name, seed,
+                                     n_jobs, log)
         code_metrics = _code_metrics(Y, cv, trained, counts)
         metrics["comparison"][name] = _macro(code_metrics)["f1"]
-        if name == design:
-            metrics["codes"], chosen = code_metrics, cv
+        if final is not None:
+            metrics["codes"], model = code_metrics, fitted
+            model.thresholds_ = {c: cv["threshold"][c] for c in trained}
     metrics["macro"] = _macro(metrics["codes"])
-    model.features_ = cache[DESIGNS[design][0]][0]
-    model.estimators_ = [chosen["estimators"][c] for c in trained]
-    model.codes_ = list(trained)
-    model.thresholds_ = {c: chosen["threshold"][c] for c in trained}
     macro = metrics["macro"]
     log(f"cross-validated macro precision {macro['precision']:.3f} recall {macro['recall']:.3f} "
         f"F1 {macro['f1']:.3f} kappa {macro['kappa']:.3f}")
     return TrainingResult(model, metrics)
-
-
-def _featurise(texts: list[str], kind: str, log: Callable[[str], None]):
-    """Fit the shared features once (on the texts only, never the labels) and transform."""
-    start = time.perf_counter()
-    features = build_features(kind).fit(texts)
-    X = sparse.csr_matrix(features.transform(texts), dtype=np.float64)
-    log(f"features ({kind}): {X.shape[0]} texts x {X.shape[1]} n-grams "
-        f"in {time.perf_counter() - start:.1f} s")
-    return features, X
 
 
 def group_key(text: str) -> str:
@@ -317,56 +344,85 @@ def assign_folds(texts: Sequence[str], Y: np.ndarray, folds: int, seed: int) -> 
     return fold_of_group[group_of]
 
 
-def _cross_validate(X, Y: np.ndarray, codes: list[str], fold_of: np.ndarray, learner: str,
-                    C: float, seed: int, n_jobs: int, log: Callable[[str], None],
-                    final: bool) -> dict:
-    """Out-of-fold predictions with thresholds chosen inside each training fold.
+def training_parts(fold_of: np.ndarray) -> list[tuple[tuple[int, ...], np.ndarray]]:
+    """The held-out folds of every model the nested cross-validation needs.
 
-    With K folds, the inner cross-validation of outer fold ``k`` uses the other
-    K-1 folds; the model that predicts inner fold ``j`` is trained on all but
-    folds ``j`` and ``k``, and serves outer fold ``j`` as well. So each code
-    needs K(K-1)/2 pair models, K outer models and (when ``final``) one model
-    on all data, instead of K*K + 1.
+    Outer fold ``f`` is predicted by a model trained without ``f``. Its
+    threshold comes from an inner cross-validation over the other folds, where
+    inner fold ``j`` is predicted by a model trained without ``f`` and ``j``;
+    that model also serves outer fold ``j``. So K folds need K + K(K-1)/2
+    models per code instead of K*K.
     """
+    k = int(fold_of.max()) + 1
+    held = [(f,) for f in range(k)] + list(combinations(range(k), 2))
+    return [(folds, np.isin(fold_of, folds)) for folds in held]
+
+
+def _fit_part(ngrams: list[sparse.csr_matrix], Y: np.ndarray, held: np.ndarray, learner: str,
+              C: float, seed: int) -> tuple[np.ndarray, int]:
+    """P(code) for the held-out rows of one part, features and models from the rest only."""
+    X = part_features(ngrams, ~held)
+    probs = [_fit_proba(X[~held], Y[~held, j], X[held], learner, C, seed)
+             for j in range(Y.shape[1])]
+    return np.column_stack(probs), X.shape[1]
+
+
+def _cross_validate(texts: list[str], ngrams: dict[str, sparse.csr_matrix], Y: np.ndarray,
+                    codes: list[str], fold_of: np.ndarray, final: CodeModel | None,
+                    design: str, seed: int, n_jobs: int,
+                    log: Callable[[str], None]) -> tuple[dict, CodeModel | None]:
+    """Nested cross-validation of every code (and the final fit, when given), in parallel."""
     from joblib import Parallel, delayed
 
-    tasks = (delayed(_validate_code)(X, Y[:, j], fold_of, learner, C, seed, final)
-             for j in range(len(codes)))
-    runs = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(tasks)
-    out: dict = {"pred": {}, "threshold": {}, "estimators": {}}
-    for number, (code, run) in enumerate(zip(codes, runs, strict=True), start=1):
-        out["pred"][code] = run["pred"]
-        out["threshold"][code] = run["threshold"]
-        out["estimators"][code] = run["estimator"]
-        log(f"[{number}/{len(codes)}] {code}: {int(Y[:, number - 1].sum())} positives, "
-            f"fold thresholds {' '.join(f'{t:.2f}' for t in run['fold_thresholds'])}, "
-            f"final {run['threshold']:.2f}, out-of-fold F1 {_f1(Y[:, number - 1], run['pred']):.3f}")
-    return out
+    blocks, learner = DESIGNS[design]
+    matrices = [ngrams[name] for name in FEATURE_BLOCKS[blocks]]
+    C = final.C if final is not None else CodeModel().C
+    parts = training_parts(fold_of)
+    tasks = [delayed(_fit_part)(matrices, Y, held, learner, C, seed) for _, held in parts]
+    if final is not None:  # the longest task goes first
+        tasks.insert(0, delayed(final.fit)(texts, Y, codes))
+    # processes, not threads: liblinear holds the GIL long enough that threads run slower
+    runs = Parallel(n_jobs=n_jobs, prefer="processes", return_as="generator")(tasks)
+    if final is not None:
+        final = next(runs)
+        log(f"final model: {len(codes)} codes on all {len(texts)} segments")
+    probs = {}
+    for number, ((folds, held), (p, n_features)) in enumerate(zip(parts, runs, strict=True), 1):
+        probs[folds] = np.full(Y.shape, np.nan)
+        probs[folds][held] = p
+        without = "+".join(str(f + 1) for f in folds)
+        log(f"[part {number}/{len(parts)}] without fold {without}: {len(codes)} codes fitted on "
+            f"{int((~held).sum())} segments, {n_features} n-grams")
+    cv = _nested_predictions(Y, codes, fold_of, probs)
+    for j, code in enumerate(codes):
+        log(f"[{j + 1}/{len(codes)}] {code}: {int(Y[:, j].sum())} positives, fold thresholds "
+            f"{' '.join(f'{t:.2f}' for t in cv['fold_thresholds'][code])}, "
+            f"final {cv['threshold'][code]:.2f}, out-of-fold F1 {_f1(Y[:, j], cv['pred'][code]):.3f}")
+    return cv, final
 
 
-def _validate_code(X, y: np.ndarray, fold_of: np.ndarray, learner: str, C: float, seed: int,
-                   final: bool) -> dict:
-    """Nested cross-validation of one code (see :func:`_cross_validate`)."""
+def _nested_predictions(Y: np.ndarray, codes: list[str], fold_of: np.ndarray,
+                        probs: dict[tuple[int, ...], np.ndarray]) -> dict:
+    """Out-of-fold 0/1 predictions, each fold cut at a threshold chosen without it."""
     k = int(fold_of.max()) + 1
     masks = [fold_of == f for f in range(k)]
-    pair = {}
-    for a, b in combinations(range(k), 2):
-        held = masks[a] | masks[b]
-        pair[a, b] = pair[b, a] = np.full(len(y), np.nan)
-        pair[a, b][held] = _fit_proba(X[~held], y[~held], X[held], learner, C, seed)
-    outer = np.empty(len(y))
-    pred = np.zeros(len(y), dtype=np.int8)
-    fold_thresholds = []
-    for f in range(k):
-        outer[masks[f]] = _fit_proba(X[~masks[f]], y[~masks[f]], X[masks[f]], learner, C, seed)
-        inner = np.concatenate([pair[f, j][masks[j]] for j in range(k) if j != f])
-        truth = np.concatenate([y[masks[j]] for j in range(k) if j != f])
-        threshold = best_threshold(inner, truth)
-        fold_thresholds.append(threshold)
-        pred[masks[f]] = outer[masks[f]] >= threshold
-    estimator = _learner(learner, C, seed, int(y.sum())).fit(X, y) if final else None
-    return {"pred": pred, "threshold": best_threshold(outer, y), "estimator": estimator,
-            "fold_thresholds": fold_thresholds}
+    out: dict = {"pred": {}, "threshold": {}, "fold_thresholds": {}}
+    for j, code in enumerate(codes):
+        y = Y[:, j]
+        outer = np.sum([np.nan_to_num(probs[(f,)][:, j]) for f in range(k)], axis=0)
+        pred = np.zeros(len(y), dtype=np.int8)
+        fold_thresholds = []
+        for f in range(k):
+            others = [g for g in range(k) if g != f]
+            inner = np.concatenate([probs[tuple(sorted((f, g)))][masks[g], j] for g in others])
+            truth = np.concatenate([y[masks[g]] for g in others])
+            threshold = best_threshold(inner, truth)
+            fold_thresholds.append(threshold)
+            pred[masks[f]] = outer[masks[f]] >= threshold
+        out["pred"][code] = pred
+        out["threshold"][code] = best_threshold(outer, y)
+        out["fold_thresholds"][code] = fold_thresholds
+    return out
 
 
 def best_threshold(probs: np.ndarray, truth: np.ndarray) -> float:

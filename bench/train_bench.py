@@ -1,0 +1,99 @@
+"""How long training (with cross-validated metrics) and prediction take on 10,000 rows.
+
+The rows are built deterministically from the bundled annotations: each is two
+annotated segments of the same language joined into one, carrying the union of
+their codes, so the vocabulary and code frequencies look like real data while
+the row count is free. The metrics on these rows mean nothing (the same
+segments recur across folds); only the times and memory do.
+
+    .venv/bin/python bench/train_bench.py                 # 10,000 rows, 2 jobs
+    .venv/bin/python bench/train_bench.py --rows 2000 --jobs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow"))
+
+from casecoder.classifier import train  # noqa: E402
+
+
+def read_annotations(folder: Path) -> list[tuple[str, str, frozenset[str]]]:
+    """(language, text, codes) of every row of the plain annotation CSVs, in file order."""
+    rows = []
+    for path in sorted(folder.glob("*.csv")):
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for row in csv.DictReader(handle):
+                if "review" in row:  # a reviewed coded_quotes file, not plain annotations
+                    break
+                codes = frozenset(c for c in row["codes"].split(";") if c.strip())
+                rows.append((row.get("language") or "", row["text"], codes))
+    return rows
+
+
+def code_ids(rows: list[tuple[str, str, frozenset[str]]]) -> list[str]:
+    """The codebook's IDs when it is there, else the codes seen, sorted."""
+    book = ROOT / "codebooks" / "political_will.yaml"
+    if book.is_file():
+        from casecoder.codebook import load_codebook
+
+        return list(load_codebook(book).ids)
+    return sorted({c for _, _, codes in rows for c in codes})
+
+
+def recombine(rows: list[tuple[str, str, frozenset[str]]], n: int, seed: int = 0):
+    """n texts, each two same-language segments joined, with the union of their codes."""
+    rng = random.Random(seed)
+    by_language: dict[str, list[tuple[str, frozenset[str]]]] = {}
+    for language, text, codes in rows:
+        by_language.setdefault(language[:2] or "xx", []).append((text, codes))
+    languages = sorted(by_language)
+    texts, labels = [], []
+    for _ in range(n):
+        pool = by_language[rng.choice(languages)]
+        (a, codes_a), (b, codes_b) = rng.sample(pool, 2)
+        texts.append(a + ("" if a[-1:] in "。！？!?." else " ") + b)
+        labels.append(codes_a | codes_b)
+    return texts, labels
+
+
+def peak_memory_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--jobs", type=int, default=2, help="threads for the per-code fits")
+    parser.add_argument("--annotations", type=Path, default=ROOT / "annotations")
+    args = parser.parse_args()
+
+    rows = read_annotations(args.annotations)
+    codes = code_ids(rows)
+    texts, labels = recombine(rows, args.rows)
+    print(f"{len(rows)} annotated segments -> {len(texts)} rows, {len(codes)} codes")
+
+    start = time.perf_counter()
+    result = train(texts, labels, codes, n_jobs=args.jobs, log=lambda line: None)
+    wall = time.perf_counter() - start
+    print(f"train with metrics: {wall:.1f} s wall, {len(texts) / wall:.0f} rows/s, "
+          f"{len(result.model.codes_)} codes trained, {result.metrics['folds']} folds")
+
+    start = time.perf_counter()
+    probs = result.model.predict_proba(texts)
+    wall = time.perf_counter() - start
+    print(f"predict_proba: {probs.shape[0]} segments in {wall:.2f} s, "
+          f"{probs.shape[0] / wall:.0f} segments/s")
+    print(f"peak memory: {peak_memory_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
