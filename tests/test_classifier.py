@@ -264,6 +264,13 @@ def test_training_twice_gives_identical_thresholds_and_bytes(trained, saved, tmp
     assert (tmp_path / "again.skops").read_bytes() == saved.read_bytes()
 
 
+def test_worker_processes_do_not_change_the_bytes(saved, tmp_path):
+    texts, labels = toy_corpus()
+    alone = train(texts, labels, CODES, folds=4, seed=0, n_jobs=1, log=lambda line: None)
+    save_model(alone.model, tmp_path / "alone.skops", codebook_sha256=BOOK, data_sha256="b" * 64)
+    assert (tmp_path / "alone.skops").read_bytes() == saved.read_bytes()
+
+
 def test_saved_bytes_do_not_depend_on_the_process(saved, tmp_path):
     """Another interpreter, another hash seed: the same bytes (no ids, dates or set order)."""
     script = (

@@ -199,7 +199,7 @@ class CodeModel(BaseEstimator):
     ``fit`` alone sets every threshold to 0.5.
     """
 
-    def __init__(self, design: str = DEFAULT_DESIGN, C: float = 10.0, seed: int = 0):
+    def __init__(self, design: str = DEFAULT_DESIGN, C: float = 3.0, seed: int = 0):
         self.design = design
         self.C = C
         self.seed = seed
@@ -523,7 +523,7 @@ def _canonical_zip(data: bytes) -> bytes:
     """The skops zip with object ids and member names numbered in schema order, fixed dates."""
     with zipfile.ZipFile(io.BytesIO(data)) as source:
         schema = json.loads(source.read("schema.json"))
-        ids: dict[int, int] = {}
+        ids: dict[object, int] = {}
         names: dict[str, str] = {}
         _renumber(schema, ids, names)
         members = {new: source.read(old) for old, new in names.items()}
@@ -538,14 +538,20 @@ def _canonical_zip(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def _renumber(node, ids: dict[int, int], names: dict[str, str]) -> None:
-    """Replace ``__id__`` values and ``file`` names in a skops schema, in traversal order."""
+def _renumber(node, ids: dict[object, int], names: dict[str, str]) -> None:
+    """Replace ``__id__`` values and ``file`` names in a skops schema, in traversal order.
+
+    Plain JSON values (numbers, strings) get an id per occurrence: whether two
+    equal floats are one Python object depends on how the model was built (in
+    this process or in a worker), and must not change the bytes.
+    """
     if isinstance(node, list):
         for item in node:
             _renumber(item, ids, names)
     elif isinstance(node, dict):
         if isinstance(node.get("__id__"), int):
-            node["__id__"] = ids.setdefault(node["__id__"], len(ids) + 1)
+            key = ("json", len(ids)) if node.get("is_json") is True else node["__id__"]
+            node["__id__"] = ids.setdefault(key, len(ids) + 1)
         if isinstance(node.get("file"), str) and "__loader__" in node:
             old = node["file"]
             node["file"] = names.setdefault(old, f"{len(names) + 1}{Path(old).suffix}")
