@@ -158,6 +158,13 @@ def test_nothing_trainable_gives_an_empty_model(tmp_path):
     assert load_model(tmp_path / "m.skops", codebook_sha256=BOOK).codes_ == []
 
 
+def test_no_annotations_at_all_gives_an_empty_model():
+    result = train([], [], CODES, log=lambda line: None)
+    assert result.model.codes_ == [] and result.metrics["n_examples"] == 0
+    assert result.metrics["untrained"] == {code: 0 for code in CODES}
+    assert result.model.predict(["留守儿童"]) == [[]]
+
+
 def test_too_few_texts_is_a_clear_error():
     with pytest.raises(InputError, match="too few distinct annotated segments"):
         train(["a", "a ", "b"], [{"FUNDS"}, {"FUNDS"}, set()], CODES, min_examples=1,

@@ -18,10 +18,12 @@ and its own probability threshold, chosen by cross-validation to maximise F1.
 Codes with too few examples are reported in ``metrics["untrained"]`` and left
 to the rules.
 
-Metrics are honest: the threshold applied to each held-out fold is chosen by
-an inner cross-validation on that fold's training part only (see
-:func:`_cross_validate`). Models are saved with skops (no pickle) and loaded
-with an explicit allow-list of the types this module writes.
+Metrics are honest: for each held-out fold, the n-gram vocabulary, the idf,
+the models and the threshold all come from the training part alone (the
+threshold by an inner cross-validation; see :func:`training_parts` and
+:func:`part_features`). Models are saved with skops (no pickle) and loaded
+with an explicit allow-list of the types this module writes. docs/model.md
+has the design choices and the figures on the bundled annotations.
 """
 
 from __future__ import annotations
@@ -178,6 +180,7 @@ def _learner(kind: str, C: float, seed: int, n_positive: int):
         return LogisticRegression(C=C, class_weight="balanced", solver="liblinear", dual=True,
                                   max_iter=1000, random_state=seed)
     if kind == "svm":
+        # C/10: at equal C the hinge loss fits the training folds harder than log loss
         svc = LinearSVC(C=C / 10, class_weight="balanced", random_state=seed)
         return CalibratedClassifierCV(svc, method="sigmoid", cv=max(2, min(3, n_positive)))
     raise ValueError(f"unknown learner {kind!r}")
@@ -207,10 +210,13 @@ class CodeModel(BaseEstimator):
     def fit(self, texts: Sequence[str], Y: np.ndarray, codes: Sequence[str]) -> CodeModel:
         """Fit features and one classifier per column of the 0/1 matrix ``Y``."""
         features, learner = DESIGNS[self.design]
-        self.features_ = build_features(features).fit(list(texts))
-        X = self.features_.transform(list(texts))
-        self.estimators_ = [self._fit_code(X, Y[:, j], learner) for j in range(Y.shape[1])]
         self.codes_ = list(codes)
+        self.estimators_ = []
+        self.features_ = None  # no code to learn: no features either (and no texts needed)
+        if self.codes_:
+            self.features_ = build_features(features).fit(list(texts))
+            X = self.features_.transform(list(texts))
+            self.estimators_ = [self._fit_code(X, Y[:, j], learner) for j in range(Y.shape[1])]
         self.thresholds_ = {c: 0.5 for c in self.codes_}
         return self
 
