@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--min-examples", type=int, default=8)
     p.add_argument("--folds", type=int, default=5)
 
+    p = sub.add_parser("check-corpus", help="check transcript ids and translations across batches")
+    p.add_argument("batches", nargs="+")
+    p.add_argument("--transcripts", required=True)
+    p.add_argument("--out", required=True)
+
     p = sub.add_parser("aggregate", help="build the result tables from coded batches")
     p.add_argument("batches", nargs="+")
     p.add_argument("--transcripts", required=True)
@@ -72,6 +77,8 @@ def run(args: argparse.Namespace) -> None:
         steps.train_model(annotations=args.annotations, codebook=args.codebook, model=args.model,
                           metrics=args.metrics, reviewed=args.reviewed,
                           min_examples=args.min_examples, folds=args.folds)
+    elif args.step == "check-corpus":
+        steps.check_corpus(batches=args.batches, transcripts=args.transcripts, out=args.out)
     elif args.step == "aggregate":
         steps.aggregate(batches=args.batches, transcripts=args.transcripts,
                         codebook=args.codebook, results=args.results, model_info=args.model_info)

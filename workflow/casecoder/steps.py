@@ -57,6 +57,22 @@ def train_model(
     return report
 
 
+def check_corpus(*, batches: Sequence[str | Path], transcripts: str | Path, out: str | Path) -> None:
+    """Check what no single batch can: unique transcript ids and that every
+    translation matches an original turn by turn. It runs as its own job so that
+    a mistake stops the run before the aggregation job starts, which leaves the
+    earlier result tables untouched (Snakemake clears a job's outputs when it starts)."""
+    from casecoder import aggregate as agg
+
+    merged = agg.load_batches(batches)
+    agg.check_transcripts(merged["transcripts"], str(transcripts))
+    translations = agg.attach_translations(merged, str(transcripts))
+    log.info("%d transcripts with unique ids; %d translated turns line up",
+             len(merged["transcripts"]), len(translations))
+    _write_json({"transcripts": sorted(t["id"] for t in merged["transcripts"]),
+                 "translated_turns": len(translations)}, out)
+
+
 def aggregate(
     *,
     batches: Sequence[str | Path],

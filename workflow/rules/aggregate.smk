@@ -1,3 +1,26 @@
+rule check_corpus:
+    input:
+        batches=all_batches(),
+    output:
+        f"{RESULTS}/work/corpus.json",
+    log:
+        f"{RESULTS}/logs/check_corpus.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/check_corpus.tsv"
+    conda:
+        "../envs/casecoder.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    params:
+        casecoder=CASECODER,
+        transcripts=config["transcripts"],
+    shell:
+        "{params.casecoder} check-corpus --transcripts {params.transcripts:q}"
+        " --out {output:q} {input.batches:q} 2> {log:q}"
+
+
 rule aggregate_cases:
     input:
         unpack(aggregate_inputs),
@@ -30,22 +53,23 @@ rule aggregate_cases:
         run_info=f"{RESULTS}/run_info.json",
     log:
         f"{RESULTS}/logs/aggregate_cases.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/aggregate_cases.tsv"
     conda:
         "../envs/casecoder.yaml"
     threads: 1
     resources:
         mem_mb=1500,
         runtime=30,
-    benchmark:
-        f"{RESULTS}/benchmarks/aggregate_cases.tsv"
     params:
+        casecoder=CASECODER,
         transcripts=config["transcripts"],
-        results=RESULTS,
+        results=lambda wildcards, output: os.path.dirname(output.quotes),
         model_info=lambda wildcards, input: (
             f"--model-info '{input.model_info}'"
             if "model_info" in input.keys()
             else ""
         ),
     shell:
-        "{CASECODER} aggregate --transcripts {params.transcripts:q} --codebook {input.codebook:q}"
+        "{params.casecoder} aggregate --transcripts {params.transcripts:q} --codebook {input.codebook:q}"
         " --results {params.results:q} {params.model_info} {input.batches:q} 2> {log:q}"

@@ -1,5 +1,6 @@
-# Everything the rule files compute from the config: checked settings, the
-# transcript batches and the input functions. The logic lives in casecoder.
+# Everything the workflow computes from the config (checked settings, the transcript
+# batches) and the input functions. The logic lives in casecoder.
+import os
 import sys
 from pathlib import Path
 
@@ -46,10 +47,6 @@ for _file in TRANSCRIPT_FILES:
     BATCHES.setdefault(_key, []).append(str(_file))
 
 
-wildcard_constraints:
-    batch=r"\d{4}",
-
-
 def batch_files(wildcards):
     return BATCHES[wildcards.batch]
 
@@ -91,7 +88,11 @@ def all_batches():
 
 
 def aggregate_inputs(wildcards):
-    inputs = {"batches": all_batches(), "codebook": config["codebook"]}
+    inputs = {
+        "batches": all_batches(),
+        "corpus": f"{RESULTS}/work/corpus.json",
+        "codebook": config["codebook"],
+    }
     if config["classifier"]:
         inputs["model_info"] = f"{RESULTS}/model/model.json"
     return inputs

@@ -13,17 +13,18 @@ rule render_report:
         ),
     log:
         f"{RESULTS}/logs/render_report.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/render_report.tsv"
     conda:
         "../envs/casecoder.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    benchmark:
-        f"{RESULTS}/benchmarks/render_report.tsv"
     params:
-        results=RESULTS,
+        casecoder=CASECODER,
+        results=lambda wildcards, input: os.path.dirname(input.quotes),
         title=config["report_title"],
     shell:
-        "{CASECODER} report --results {params.results:q} --codebook {input.codebook:q}"
+        "{params.casecoder} report --results {params.results:q} --codebook {input.codebook:q}"
         " --out {output:q} --title={params.title:q} 2> {log:q}"

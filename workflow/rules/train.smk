@@ -13,19 +13,20 @@ rule train_model:
         reviewed=f"{RESULTS}/model/reviewed.json",
     log:
         f"{RESULTS}/logs/train_model.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_model.tsv"
     conda:
         "../envs/casecoder.yaml"
     threads: 2
     resources:
         mem_mb=2000,
         runtime=30,
-    benchmark:
-        f"{RESULTS}/benchmarks/train_model.tsv"
     params:
-        annotations=config["annotations"],
+        casecoder=CASECODER,
+        annotations=lambda wildcards: config["annotations"],
         min_examples=config["min_examples"],
         folds=config["cv_folds"],
     shell:
-        "{CASECODER} train --annotations {params.annotations:q} --codebook {input.codebook:q}"
+        "{params.casecoder} train --annotations {params.annotations:q} --codebook {input.codebook:q}"
         " --model {output.model:q} --metrics {output.metrics:q} --reviewed {output.reviewed:q}"
         " --min-examples {params.min_examples} --folds {params.folds} 2> {log:q}"
