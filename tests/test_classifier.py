@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skops.io
+
 from casecoder.classifier import (
     THRESHOLDS,
     TRUSTED_TYPES,
@@ -379,3 +380,67 @@ def test_a_trusted_file_of_another_object_is_refused(saved, tmp_path):
     _replace_model(path, skops.io.dumps({"weights": np.zeros(3)}))
     with pytest.raises(InputError, match="not a casecoder model"):
         load_model(path, codebook_sha256=BOOK)
+
+
+# ---------------------------------------------------------------- rule hits as features
+
+
+def _toy_rule_hits(texts: list[str]) -> np.ndarray:
+    """A stand-in rule tagger: FUNDS fires on money words (Chinese and English)."""
+    return np.array([[int(any(w in t for w in ("资金", "预算", "钱", "fund", "budget", "money")))]
+                     for t in texts], dtype=np.int8)
+
+
+@pytest.fixture(scope="module")
+def trained_with_rules():
+    texts, labels = toy_corpus()
+    return train(texts, labels, CODES, folds=4, seed=0, log=lambda line: None,
+                 rule_hits=_toy_rule_hits(texts), rule_codes=["FUNDS"])
+
+
+def test_rule_hits_make_the_default_design(trained_with_rules, trained):
+    assert trained_with_rules.metrics["design"] == "lr-char+word+rules"
+    assert trained_with_rules.model.rule_codes_ == ["FUNDS"]
+    assert trained.metrics["design"] == "lr-char+word"  # no rule hits given: no rule design
+
+
+def test_a_rule_hit_carries_the_code_to_words_never_seen(trained_with_rules):
+    """'钱' never occurs in the training texts; the rule feature still says FUNDS."""
+    text = ["乡里给了一点钱。"]
+    model = trained_with_rules.model
+    with_hit = model.predict_proba(text, rule_hits=np.array([[1]]))[0, 0]
+    without = model.predict_proba(text, rule_hits=np.array([[0]]))[0, 0]
+    assert with_hit > model.thresholds_["FUNDS"] > without
+
+
+def test_a_rule_model_needs_its_rule_hits(trained_with_rules):
+    model = trained_with_rules.model
+    with pytest.raises(ValueError, match="rule hits"):
+        model.predict_proba(["县里拨了专项资金。"])
+
+
+def test_an_attached_tagger_supplies_the_rule_hits(trained_with_rules, tmp_path):
+    class Tagger:
+        class codebook:  # noqa: N801 - mimics RuleTagger.codebook.ids
+            ids = CODES
+
+        def hit_matrix(self, texts, codes):
+            assert codes == ["FUNDS"]
+            return _toy_rule_hits(texts)
+
+    texts = ["县里拨了专项资金。", "the weather was bad."]
+    model = trained_with_rules.model
+    expected = model.predict_proba(texts, rule_hits=_toy_rule_hits(texts))
+    save_model(model, tmp_path / "m.skops", codebook_sha256=BOOK, data_sha256="d")
+    loaded = load_model(tmp_path / "m.skops", codebook_sha256=BOOK).attach_rules(Tagger())
+    np.testing.assert_allclose(loaded.predict_proba(texts), expected)
+    sidecar = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    assert sidecar["rule_features"] == ["FUNDS"]
+
+
+def test_compare_includes_the_rule_design_when_rules_are_given():
+    texts, labels = toy_corpus()
+    result = train(texts, labels, CODES, folds=3, seed=0, log=lambda line: None, compare=True,
+                   rule_hits=_toy_rule_hits(texts), rule_codes=["FUNDS"])
+    assert set(result.metrics["comparison"]) == {"lr-char+word+rules", "lr-char+word",
+                                                 "svm-char+word", "lr-char"}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from casecoder.chinese import to_simplified
 from casecoder.codebook import load_codebook
 from casecoder.errors import InputError

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from openpyxl import Workbook, load_workbook
+
 from casecoder.aggregate import QUOTE_COLUMNS
 from casecoder.errors import InputError
 from casecoder.export import OPTIONS_SHEET, QUOTES_SHEET, read_quotes_xlsx, write_quotes_xlsx
-from openpyxl import Workbook, load_workbook
 
 FEW_CODES = ["PW_RESOURCES_COMMITTED", "TGT_CHILDREN"]
 MANY_CODES = [f"PW_SOME_RATHER_LONG_CODE_NAME_{i:02d}" for i in range(25)]

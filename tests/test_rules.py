@@ -66,3 +66,10 @@ def test_rules_compile_once(tiny_codebook_file):
     from casecoder.rules import cached_tagger
 
     assert cached_tagger(str(tiny_codebook_file)) is cached_tagger(str(tiny_codebook_file))
+
+
+def test_hit_matrix_is_the_codes_as_classifier_features(tagger):
+    texts = ["县里拿出了专项资金。", "县里没有专项资金。", "天气不错。", "The kids loved it."]
+    matrix = tagger.hit_matrix(texts, ["KIDS", "FUNDED", "BROKE"])
+    assert matrix.tolist() == [[0, 1, 0], [0, 0, 1], [0, 0, 0], [1, 0, 0]]
+    assert tagger.hit_matrix(texts).shape == (4, len(tagger.codebook.ids))

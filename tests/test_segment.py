@@ -7,11 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from casecoder.records import Transcript, Turn
 from casecoder.segment import Segmenter, detect_language, get_segmenter
 from casecoder.transcripts import read_transcript
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 DATA = Path(__file__).parent / "data"
 REAL = DATA / "real_world"

@@ -6,6 +6,9 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from casecoder.errors import InputError
 from casecoder.records import Transcript
 from casecoder.transcripts import (
@@ -15,8 +18,6 @@ from casecoder.transcripts import (
     read_transcript,
     split_turns,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 DATA = Path(__file__).parent / "data"
 REAL = DATA / "real_world"

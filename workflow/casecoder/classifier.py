@@ -56,13 +56,20 @@ from sklearn.svm import LinearSVC
 from casecoder.chinese import CJK, cut, to_simplified
 from casecoder.errors import InputError
 
-#: Designs compared by ``train(..., compare=True)``: name -> (features, learner).
-DESIGNS: dict[str, tuple[str, str]] = {
-    "lr-char+word": ("char+word", "lr"),
-    "svm-char+word": ("char+word", "svm"),
-    "lr-char": ("char", "lr"),
+#: Designs compared by ``train(..., compare=True)``: name -> (n-gram blocks, learner,
+#: whether the codebook's rule hits are features too).
+DESIGNS: dict[str, tuple[str, str, bool]] = {
+    "lr-char+word+rules": ("char+word", "lr", True),
+    "lr-char+word": ("char+word", "lr", False),
+    "svm-char+word": ("char+word", "svm", False),
+    "lr-char": ("char", "lr", False),
 }
-DEFAULT_DESIGN = "lr-char+word"
+DEFAULT_DESIGN = "lr-char+word+rules"
+#: Scale of a rule-hit feature (0/1) next to the L2-normalised n-gram blocks: a hit
+#: weighs about as much as a strong n-gram, so the model can learn where a code's
+#: rules are precise and where its examples say more. Chosen by cross-validation
+#: on the bundled annotations (docs/model.md).
+RULE_WEIGHT = 0.7
 
 #: Candidate thresholds; the clip keeps a code from firing on noise (low) or never (high).
 THRESHOLDS = np.round(np.arange(0.20, 0.8001, 0.01), 2)
@@ -153,6 +160,14 @@ def count_ngrams(texts: Sequence[str], blocks: Sequence[str]) -> dict[str, spars
     return out
 
 
+def with_rule_hits(X: sparse.spmatrix, rule_hits: np.ndarray | None) -> sparse.csr_matrix:
+    """The n-gram features with the rule-hit columns (scaled by :data:`RULE_WEIGHT`) appended."""
+    if rule_hits is None:
+        return sparse.csr_matrix(X)
+    return sparse.hstack([X, sparse.csr_matrix(np.asarray(rule_hits, dtype=np.float64)
+                                               * RULE_WEIGHT)], format="csr")
+
+
 def part_features(blocks: Sequence[sparse.csr_matrix], train: np.ndarray) -> sparse.csr_matrix:
     """Tf-idf of all rows with vocabulary and idf learned from the ``train`` rows only.
 
@@ -199,7 +214,11 @@ class CodeModel(BaseEstimator):
     """Shared features plus one binary classifier and one threshold per trained code.
 
     Built by :func:`train` (which also chooses the thresholds by cross-validation);
-    ``fit`` alone sets every threshold to 0.5.
+    ``fit`` alone sets every threshold to 0.5. A design "with rules" also reads
+    which codes the codebook's rules assign to each text (``rule_codes_`` lists
+    the codes, in column order): pass ``rule_hits`` (0/1, one column per code,
+    see :meth:`casecoder.rules.RuleTagger.hit_matrix`) or attach the tagger
+    with :meth:`attach_rules` once after loading.
     """
 
     def __init__(self, design: str = DEFAULT_DESIGN, C: float = 3.0, seed: int = 0):
@@ -207,33 +226,54 @@ class CodeModel(BaseEstimator):
         self.C = C
         self.seed = seed
 
-    def fit(self, texts: Sequence[str], Y: np.ndarray, codes: Sequence[str]) -> CodeModel:
+    def fit(self, texts: Sequence[str], Y: np.ndarray, codes: Sequence[str],
+            rule_hits: np.ndarray | None = None, rule_codes: Sequence[str] = ()) -> CodeModel:
         """Fit features and one classifier per column of the 0/1 matrix ``Y``."""
-        features, learner = DESIGNS[self.design]
+        features, learner, uses_rules = DESIGNS[self.design]
+        if uses_rules and (rule_hits is None or not len(rule_codes)):
+            raise ValueError(f"design {self.design!r} needs rule_hits and rule_codes")
         self.codes_ = list(codes)
+        self.rule_codes_ = list(rule_codes) if uses_rules else []
         self.estimators_ = []
         self.features_ = None  # no code to learn: no features either (and no texts needed)
         if self.codes_:
             self.features_ = build_features(features).fit(list(texts))
-            X = self.features_.transform(list(texts))
+            X = with_rule_hits(self.features_.transform(list(texts)),
+                               rule_hits if uses_rules else None)
             self.estimators_ = [self._fit_code(X, Y[:, j], learner) for j in range(Y.shape[1])]
         self.thresholds_ = {c: 0.5 for c in self.codes_}
+        return self
+
+    def attach_rules(self, tagger) -> CodeModel:
+        """Let :meth:`predict_proba` find the rule hits itself (not saved with the model)."""
+        missing = [c for c in getattr(self, "rule_codes_", []) if c not in tagger.codebook.ids]
+        if missing:
+            raise ValueError(f"the tagger's codebook lacks the model's codes {missing}")
+        self.tagger_ = tagger
         return self
 
     def _fit_code(self, X, y: np.ndarray, learner: str):
         return _learner(learner, self.C, self.seed, int(y.sum())).fit(X, y)
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], rule_hits: np.ndarray | None = None
+                      ) -> np.ndarray:
         """P(code | text), shape ``(len(texts), len(codes_))``, columns in ``codes_`` order."""
         texts = list(texts)
         if not self.codes_ or not texts:
             return np.zeros((len(texts), len(self.codes_)))
-        X = self.features_.transform(texts)
+        rule_codes = getattr(self, "rule_codes_", [])
+        if rule_codes and rule_hits is None:
+            tagger = getattr(self, "tagger_", None)
+            if tagger is None:
+                raise ValueError("this model reads rule hits: pass rule_hits or attach_rules()")
+            rule_hits = tagger.hit_matrix(texts, rule_codes)
+        X = with_rule_hits(self.features_.transform(texts), rule_hits if rule_codes else None)
         return np.column_stack([est.predict_proba(X)[:, 1] for est in self.estimators_])
 
-    def predict(self, texts: Sequence[str]) -> list[list[str]]:
+    def predict(self, texts: Sequence[str], rule_hits: np.ndarray | None = None
+                ) -> list[list[str]]:
         """The codes whose probability reaches their threshold, per text, in ``codes_`` order."""
-        probs = self.predict_proba(texts)
+        probs = self.predict_proba(texts, rule_hits)
         limits = np.array([self.thresholds_[c] for c in self.codes_])
         return [[c for c, hit in zip(self.codes_, row >= limits, strict=True) if hit]
                 for row in probs]
@@ -257,9 +297,11 @@ def train(
     folds: int = 5,
     seed: int = 0,
     log: Callable[[str], None] = print,
-    design: str = DEFAULT_DESIGN,
+    design: str | None = None,
     compare: bool = False,
     n_jobs: int = 2,
+    rule_hits: np.ndarray | None = None,
+    rule_codes: Sequence[str] = (),
 ) -> TrainingResult:
     """Fit one model per code with >= min_examples positives and negatives, with honest metrics.
 
@@ -268,10 +310,18 @@ def train(
     out-of-fold probabilities. Metrics: out-of-fold predictions whose features
     and threshold were learned inside each training fold. ``compare=True`` also
     cross-validates every design in :data:`DESIGNS` and records their macro-F1.
-    ``n_jobs`` worker processes share the fits.
+    ``n_jobs`` worker processes share the fits. ``rule_hits`` (one 0/1 column per
+    code in ``rule_codes``, one row per text) are the rule tagger's verdicts, the
+    extra features of the designs "with rules"; without them those designs are
+    skipped and the default design is the best one without rules.
     """
-    if design not in DESIGNS:
-        raise ValueError(f"unknown design {design!r}; choose from {', '.join(DESIGNS)}")
+    if rule_hits is not None:
+        rule_hits = np.asarray(rule_hits, dtype=np.int8).reshape(len(texts), len(rule_codes))
+    available = [name for name, (_, _, rules) in DESIGNS.items()
+                 if rule_hits is not None or not rules]
+    design = design or available[0]
+    if design not in available:
+        raise ValueError(f"unknown design {design!r}; choose from {', '.join(available)}")
     texts = [str(t) for t in texts]
     if len(texts) != len(labels):
         raise ValueError("texts and labels differ in length")
@@ -288,8 +338,8 @@ def train(
                      "folds": 0, "seed": seed, "design": design, "comparison": {}}
     if not trained:
         log("no code has enough examples; the model codes nothing")
-        return TrainingResult(CodeModel(design=design, seed=seed).fit(texts, Y_all[:, :0], []),
-                              metrics)
+        return TrainingResult(CodeModel(design=design, seed=seed).fit(
+            texts, Y_all[:, :0], [], rule_hits, rule_codes), metrics)
 
     Y = Y_all[:, [list(code_ids).index(c) for c in trained]]
     fold_of = assign_folds(texts, Y, folds, seed)
@@ -299,12 +349,12 @@ def train(
     log(f"n-grams of {len(texts)} segments counted in {time.perf_counter() - start:.1f} s "
         f"({', '.join(f'{name}: {m.shape[1]}' for name, m in ngrams.items())})")
     model = None
-    for name in (DESIGNS if compare else [design]):
+    for name in (available if compare else [design]):
         final = CodeModel(design=name, seed=seed) if name == design else None
         log(f"design {name}: {metrics['folds']}-fold nested cross-validation of "
             f"{len(trained)} codes")
         cv, fitted = _cross_validate(texts, ngrams, Y, trained, fold_of, final, name, seed,
-                                     n_jobs, log)
+                                     n_jobs, log, rule_hits, list(rule_codes))
         code_metrics = _code_metrics(Y, cv, trained, counts)
         metrics["comparison"][name] = _macro(code_metrics)["f1"]
         if final is not None:
@@ -365,9 +415,9 @@ def training_parts(fold_of: np.ndarray) -> list[tuple[tuple[int, ...], np.ndarra
 
 
 def _fit_part(ngrams: list[sparse.csr_matrix], Y: np.ndarray, held: np.ndarray, learner: str,
-              C: float, seed: int) -> tuple[np.ndarray, int]:
+              C: float, seed: int, rule_hits: np.ndarray | None) -> tuple[np.ndarray, int]:
     """P(code) for the held-out rows of one part, features and models from the rest only."""
-    X = part_features(ngrams, ~held)
+    X = with_rule_hits(part_features(ngrams, ~held), rule_hits)
     probs = [_fit_proba(X[~held], Y[~held, j], X[held], learner, C, seed)
              for j in range(Y.shape[1])]
     return np.column_stack(probs), X.shape[1]
@@ -376,17 +426,20 @@ def _fit_part(ngrams: list[sparse.csr_matrix], Y: np.ndarray, held: np.ndarray, 
 def _cross_validate(texts: list[str], ngrams: dict[str, sparse.csr_matrix], Y: np.ndarray,
                     codes: list[str], fold_of: np.ndarray, final: CodeModel | None,
                     design: str, seed: int, n_jobs: int,
-                    log: Callable[[str], None]) -> tuple[dict, CodeModel | None]:
+                    log: Callable[[str], None], rule_hits: np.ndarray | None = None,
+                    rule_codes: list[str] | None = None) -> tuple[dict, CodeModel | None]:
     """Nested cross-validation of every code (and the final fit, when given), in parallel."""
     from joblib import Parallel, delayed
 
-    blocks, learner = DESIGNS[design]
+    blocks, learner, uses_rules = DESIGNS[design]
+    rule_hits = rule_hits if uses_rules else None
     matrices = [ngrams[name] for name in FEATURE_BLOCKS[blocks]]
     C = final.C if final is not None else CodeModel().C
     parts = training_parts(fold_of)
-    tasks = [delayed(_fit_part)(matrices, Y, held, learner, C, seed) for _, held in parts]
+    tasks = [delayed(_fit_part)(matrices, Y, held, learner, C, seed, rule_hits)
+             for _, held in parts]
     if final is not None:  # the longest task goes first
-        tasks.insert(0, delayed(final.fit)(texts, Y, codes))
+        tasks.insert(0, delayed(final.fit)(texts, Y, codes, rule_hits, rule_codes or []))
     # processes, not threads: liblinear holds the GIL long enough that threads run slower
     runs = Parallel(n_jobs=n_jobs, prefer="processes", return_as="generator")(tasks)
     if final is not None:
@@ -504,6 +557,7 @@ def save_model(model: CodeModel, path: Path, *, codebook_sha256: str, data_sha25
         "model_sha256": hashlib.sha256(data).hexdigest(),
         "design": model.design,
         "codes": list(model.codes_),
+        "rule_features": list(getattr(model, "rule_codes_", [])),
         "thresholds": {c: model.thresholds_[c] for c in model.codes_},
         "versions": {name: _version(name) for name in ("scikit-learn", "skops", "casecoder")},
     }
@@ -512,6 +566,7 @@ def save_model(model: CodeModel, path: Path, *, codebook_sha256: str, data_sha25
 
 def _drop_process_state(model: CodeModel) -> None:
     """Remove caches that hold memory addresses (the vectorisers' ``id(stop_words)``)."""
+    vars(model).pop("tagger_", None)
     if model.features_ is None:
         return
     for _, vectoriser in model.features_.named_steps["ngrams"].transformer_list:

@@ -34,7 +34,8 @@ class Model(Protocol):
     codes_: list[str]
     thresholds_: dict[str, float]
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
+    def predict_proba(self, texts: Sequence[str], rule_hits: np.ndarray | None = None
+                      ) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,23 @@ def assign_codes(
 ) -> list[list[Assignment]]:
     """Codes for each text, in codebook order."""
     order = tagger.codebook.ids
-    probs = model.predict_proba(list(texts)) if model is not None and len(texts) else None
+    rule_codes_of = [tagger.codes(text) for text in texts]
+    probs = None
+    if model is not None and len(texts):
+        rule_hits = None
+        if getattr(model, "rule_codes_", None):
+            column = {c: j for j, c in enumerate(model.rule_codes_)}
+            rule_hits = np.zeros((len(texts), len(column)), dtype=np.int8)
+            for i, found in enumerate(rule_codes_of):
+                for code in found:
+                    if code in column:
+                        rule_hits[i, column[code]] = 1
+        probs = model.predict_proba(list(texts), rule_hits=rule_hits)
     trained = list(model.codes_) if model is not None else []
     reviewed = reviewed or {}
     result = []
     for i, text in enumerate(texts):
-        rule_codes = tagger.codes(text)
+        rule_codes = rule_codes_of[i]
         model_probs = {c: float(probs[i, j]) for j, c in enumerate(trained)} if probs is not None else {}
         label = reviewed.get(text_key(text))
         assignments = []

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+
+import numpy as np
 
 from casecoder.chinese import CJK, cut, to_simplified
 from casecoder.codebook import Codebook, Rule, cached_codebook
@@ -225,6 +228,18 @@ class RuleTagger:
             if rule.applies_to(seg):
                 hits.extend(rule.hits(seg))
         return hits
+
+    def hit_matrix(self, texts: Sequence[str], codes: Sequence[str] | None = None) -> np.ndarray:
+        """0/1 matrix: row per text, column per code (default: all, codebook order),
+        1 where the rules assign the code (the classifier's rule features)."""
+        codes = list(self.codebook.ids if codes is None else codes)
+        column = {c: j for j, c in enumerate(codes)}
+        matrix = np.zeros((len(texts), len(codes)), dtype=np.int8)
+        for i, text in enumerate(texts):
+            for code in self.codes(text):
+                if code in column:
+                    matrix[i, column[code]] = 1
+        return matrix
 
     def codes(self, text: str) -> dict[str, list[str]]:
         """Codes the rules assign to a segment, each with the rules that fired.

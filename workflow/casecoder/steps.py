@@ -42,8 +42,11 @@ def train_model(
     data = load_training_set(annotations, book.ids)
     log.info("training on %d segments from %d file(s): %s", len(data), len(data.files),
              ", ".join(data.files))
+    from casecoder.rules import RuleTagger
+
+    rule_hits = RuleTagger(book).hit_matrix(data.texts)
     result = train(data.texts, data.labels, book.ids, min_examples=min_examples, folds=folds,
-                   seed=0, log=log.info)
+                   seed=0, log=log.info, rule_hits=rule_hits, rule_codes=book.ids)
     save_model(result.model, Path(model), codebook_sha256=book.sha256, data_sha256=data.sha256)
     report = dict(result.metrics)
     report["codebook"] = {"name": book.name, "version": book.version, "sha256": book.sha256}
