@@ -114,3 +114,28 @@ def test_matrix_counts_match_quotes():
         assert matrix.loc[case, code] == n
     assert int(matrix.to_numpy().sum()) == len(quotes)
     assert isinstance(matrix, pd.DataFrame)
+
+
+def test_queue_table_orders_pairs_for_review():
+    batches = _batches()
+    segments = agg.segments_table(batches)
+    first = segments.iloc[0]
+    key = {"transcript_id": first["transcript_id"], "turn": int(first["turn"]),
+           "segment": int(first["segment"])}
+    batches["queue"] = [
+        key | {"code": "PART_FORMAL", "assigned": 1, "probability": 0.1, "threshold": 0.5,
+               "reason": "rule, not model", "rule": "PART_FORMAL/r", "rank": [1, -0.4]},
+        key | {"code": "TGT_CHILDREN", "assigned": 0, "probability": 0.4, "threshold": 0.5,
+               "reason": "near threshold", "rule": "", "rank": [0, 0.1]},
+        key | {"code": "PW_PRIORITY_HIGH", "assigned": 1, "probability": 0.52, "threshold": 0.5,
+               "reason": "near threshold", "rule": "", "rank": [0, 0.02]},
+        key | {"code": "OUT_SUSTAINED", "assigned": 1, "probability": 0.95, "threshold": 0.3,
+               "reason": "model, not rule", "rule": "", "rank": [1, -0.65]},
+    ]
+    queue = agg.queue_table(batches, segments, {}, "abc")
+    assert list(queue.columns) == agg.QUEUE_COLUMNS
+    assert list(queue["code"]) == ["PW_PRIORITY_HIGH", "TGT_CHILDREN", "OUT_SUSTAINED",
+                                   "PART_FORMAL"]
+    assert list(queue["priority"]) == [1, 2, 3, 4]
+    assert set(queue["text"]) == {first["text"]} and set(queue["review"]) == {""}
+    assert set(queue["codes"]) == {first["codes"]}

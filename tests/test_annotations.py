@@ -69,3 +69,24 @@ def test_wrong_columns(tmp_path):
 def test_missing_folder(tmp_path):
     with pytest.raises(InputError, match="annotations folder not found"):
         load_training_set(tmp_path / "nope", CODES)
+
+
+def test_review_queue_rows_change_only_what_the_researcher_marked(tmp_path):
+    """A queue row says whether its code is on the segment now; blank keeps that state."""
+    queue = pd.DataFrame(
+        [  # the segment carries KIDS now; the model almost gave FUNDED and BROKE
+            {"text": "村里给孩子们腾了间屋子", "code": "FUNDED", "assigned": "0", "codes": "KIDS",
+             "review": "y"},
+            {"text": "村里给孩子们腾了间屋子", "code": "BROKE", "assigned": "0", "codes": "KIDS",
+             "review": ""},
+            {"text": "Only looked at, never marked.", "code": "KIDS", "assigned": "1",
+             "codes": "KIDS", "review": ""},
+            {"text": "A model code the researcher removed.", "code": "BROKE", "assigned": "1",
+             "codes": "BROKE;KIDS", "review": "n"},
+        ]
+    )
+    write_table(queue, tmp_path / "review_queue.csv")
+    data = load_training_set(tmp_path, CODES)
+    labels = dict(zip(data.texts, data.labels, strict=True))
+    assert labels == {"村里给孩子们腾了间屋子": {"FUNDED", "KIDS"},
+                      "A model code the researcher removed.": {"KIDS"}}

@@ -68,3 +68,47 @@ def test_review_wins_over_rules_and_model(tagger):
     reviewed = {text_key(TEXTS[0]): frozenset(), text_key(TEXTS[2]): frozenset({"BROKE"})}
     result = assign_codes(TEXTS, tagger, FixedModel(PROBS), reviewed=reviewed)
     assert _summary(result) == [[], [("KIDS", "model", 0.7)], [("BROKE", "model", 1.0)]]
+
+
+# ---------------------------------------------------------------- the review queue
+
+
+def test_review_candidates_near_threshold_then_disagreements(tagger):
+    from casecoder.coding import gather_evidence, review_candidates
+
+    # thresholds: FUNDED 0.5, KIDS 0.4; REVIEW_MARGIN 0.15
+    texts = ["县里拿出了专项资金。", "The camp was fun.", "我们说一说留守儿童。", "你好。"]
+    probs = {
+        texts[0]: [0.05, 0.30],  # FUNDED: rule fires, model 0.45 below; KIDS 0.10 below
+        texts[1]: [0.45, 0.99],  # FUNDED 0.05 below; KIDS: model 0.59 above, no rule
+        texts[2]: [0.10, 0.42],  # KIDS: rule fires, model 0.02 above (they agree, but near)
+        texts[3]: [0.10, 0.10],  # nothing to look at
+    }
+    model = FixedModel(probs)
+    evidence = gather_evidence(texts, tagger, model)
+    assigned = assign_codes(texts, tagger, model, evidence=evidence)
+    queue = review_candidates(texts, evidence, model, assigned)
+    ordered = sorted((c.rank, i, c.code, c.reason, c.assigned)
+                     for i, row in enumerate(queue) for c in row)
+    assert [entry[1:] for entry in ordered] == [
+        (2, "KIDS", "near threshold", True),  # closest to its threshold first
+        (1, "FUNDED", "near threshold", False),
+        (0, "KIDS", "near threshold", False),
+        (1, "KIDS", "model, not rule", True),  # then the strongest disagreement
+        (0, "FUNDED", "rule, not model", True),
+    ]
+    assert queue[3] == []
+
+
+def test_reviewed_segments_and_rules_only_runs_have_no_queue(tagger):
+    from casecoder.coding import gather_evidence, review_candidates
+
+    texts = ["县里拿出了专项资金。"]
+    model = FixedModel({texts[0]: [0.5, 0.4]})
+    evidence = gather_evidence(texts, tagger, model)
+    coded = assign_codes(texts, tagger, model, evidence=evidence)
+    assert review_candidates(texts, evidence, model, coded) != [[]]
+    reviewed = {text_key(texts[0]): frozenset({"FUNDED"})}
+    assert review_candidates(texts, evidence, model, coded, reviewed) == [[]]
+    plain = gather_evidence(texts, tagger, None)
+    assert review_candidates(texts, plain, None, assign_codes(texts, tagger, None)) == [[]]

@@ -170,3 +170,25 @@ def test_unreadable_input_is_a_clear_error(tmp_path: Path, make: str):
         Workbook().save(path)
     with pytest.raises(InputError, match="review.xlsx"):
         read_quotes_xlsx(path)
+
+
+def test_review_queue_sheet_is_written_and_read_back(tmp_path: Path, quotes: pd.DataFrame):
+    from casecoder.aggregate import QUEUE_COLUMNS
+    from casecoder.export import QUEUE_SHEET
+
+    row = {c: "" for c in QUEUE_COLUMNS} | {
+        "priority": 1, "transcript_id": "C-01", "turn": 9, "segment": 1, "start": 0, "end": 4,
+        "text": "孩子们", "code": "TGT_CHILDREN", "assigned": 0, "codes": "",
+        "probability": 0.45, "threshold": 0.5, "reason": "near threshold", "review": "y"}
+    queue = pd.DataFrame([row], columns=QUEUE_COLUMNS)
+    path = tmp_path / "coded_quotes.xlsx"
+    write_quotes_xlsx(quotes, FEW_CODES, path, queue=queue)
+    book = load_workbook(path)
+    assert book.sheetnames[0] == QUOTES_SHEET and QUEUE_SHEET in book.sheetnames
+    assert book[QUEUE_SHEET].data_validations.dataValidation  # the review drop-down too
+    back = read_quotes_xlsx(path)
+    assert len(back) == len(quotes) + 1
+    last = back.iloc[-1]
+    assert (last["code"], last["assigned"], last["probability"], last["review"]) == (
+        "TGT_CHILDREN", "0", "0.45", "y")
+    assert back.iloc[0]["assigned"] == ""  # quote rows: no queue columns

@@ -160,31 +160,58 @@ def test_report_renders_in_chromium(bundled_run):
     assert screenshot.stat().st_size > 10_000
 
 
+def _codes_on(quotes: pd.DataFrame, row: pd.Series) -> set[str]:
+    same = quotes[(quotes["transcript_id"] == row["transcript_id"])
+                  & (quotes["turn"] == row["turn"]) & (quotes["segment"] == row["segment"])]
+    return set(same["code"])
+
+
 def test_review_n_removes_a_model_code(bundled_run, tmp_path):
-    """The retraining loop: a model code reviewed as wrong is gone after the rerun."""
+    """The retraining loop: a model code reviewed as wrong is gone after the rerun, and a
+    code the review queue offered and the researcher accepted is there."""
     quotes = read_table(bundled_run / "coded_quotes.csv")
     model_rows = quotes[quotes["source"] == "model"]
     assert not model_rows.empty
     target = model_rows.iloc[0]
     quotes["review"] = ""
     quotes.loc[model_rows.index[0], "review"] = "n"
+    queue = read_table(bundled_run / "review_queue.csv")
+    offered = queue[(queue["assigned"] == "0") & (queue["transcript_id"] != target["transcript_id"])]
+    accepted = offered.iloc[0]
+    queue.loc[offered.index[0], "review"] = "y"
     annotations = tmp_path / "annotations"
     shutil.copytree(ROOT / "annotations", annotations)
     write_table(quotes, annotations / "coded_quotes_reviewed.csv")
+    write_table(queue, annotations / "review_queue_reviewed.csv")
     out = tmp_path / "results"
     snakemake("--cores", "2", "--config", f"annotations={annotations}", f"results={out}")
     after = read_table(out / "coded_quotes.csv")
-    same = after[(after["transcript_id"] == target["transcript_id"])
-                 & (after["turn"] == target["turn"]) & (after["segment"] == target["segment"])]
-    assert target["code"] not in set(same["code"])
+    assert target["code"] not in _codes_on(after, target)
+    assert accepted["code"] in _codes_on(after, accepted)
+    assert _codes_on(after, accepted) == set(filter(None, accepted["codes"].split(";"))) | {
+        accepted["code"]}  # the codes it had stay
     metrics = json.loads((out / "model" / "metrics.json").read_text(encoding="utf-8"))
-    assert metrics["training_data"]["n_reviewed"] == 1
+    assert metrics["training_data"]["n_reviewed"] == 2
+
+
+def test_review_queue_puts_the_closest_calls_first(bundled_run):
+    queue = read_table(bundled_run / "review_queue.csv")
+    assert len(queue) > 20
+    assert list(queue["priority"].astype(int)) == list(range(1, len(queue) + 1))
+    distance = (queue["probability"].astype(float) - queue["threshold"].astype(float)).abs()
+    near = queue["reason"].str.startswith("near threshold")
+    first_other = int(near.idxmin()) if not near.all() else len(queue)
+    assert near.iloc[:first_other].all() and not near.iloc[first_other:].any()
+    assert distance[near].is_monotonic_increasing
+    assert (distance[near] <= 0.15 + 1e-9).all()
+    assert distance[~near].is_monotonic_decreasing
+    assert set(queue.loc[~near, "reason"]) <= {"rule, not model", "model, not rule"}
 
 
 def test_reruns_give_the_same_bytes(bundled_run, tmp_path):
     out = tmp_path / "again"
     snakemake("--cores", "2", "--config", f"results={out}")
-    for name in ("segments.csv", "coded_quotes.csv", "coded_quotes.xlsx", "case_code_matrix.csv",
+    for name in ("segments.csv", "coded_quotes.csv", "coded_quotes.xlsx", "review_queue.csv", "case_code_matrix.csv",
                  "case_summary.csv", "report.html", "model/metrics.json", "model/model.skops",
                  "model/model.json"):
         assert (out / name).read_bytes() == (bundled_run / name).read_bytes(), name

@@ -22,6 +22,15 @@ QUOTE_COLUMNS = [
     "language", "text", "translation", "code", "source", "confidence", "rule",
     "codebook_version", "model_version", "review",
 ]
+#: review_queue.csv: the pairs worth a look, in the order to look at them. ``assigned``
+#: says whether the code is on the segment now, ``codes`` lists all its current codes;
+#: a blank ``review`` leaves the pair as it is (see casecoder.annotations).
+QUEUE_COLUMNS = [
+    "priority", "transcript_id", "case", "respondent_role", "speaker", "turn", "segment",
+    "start", "end", "language", "text", "translation", "code", "assigned", "codes",
+    "probability", "threshold", "reason", "rule", "model_version", "review",
+]
+
 SUMMARY_COLUMNS = [
     "case", "n_transcripts", "n_segments", "n_coded", "political_will_index", "formality",
     "mode", "typology",
@@ -30,11 +39,12 @@ SUMMARY_COLUMNS = [
 
 def load_batches(paths: Sequence[str | Path]) -> dict[str, list]:
     """Concatenate the batch JSONs written by :func:`casecoder.pipeline.code_batch`."""
-    merged: dict[str, list] = {"transcripts": [], "segments": [], "quotes": [], "translations": []}
+    merged: dict[str, list] = {"transcripts": [], "segments": [], "quotes": [], "queue": [],
+                               "translations": []}
     for path in sorted(Path(p) for p in paths):
         batch = json.loads(path.read_text(encoding="utf-8"))
         for key in merged:
-            merged[key].extend(batch[key])
+            merged[key].extend(batch.get(key, []))
     return merged
 
 
@@ -98,6 +108,32 @@ def quotes_table(
     frame["_order"] = frame["code"].map(order)
     frame = frame.sort_values([*keys, "_order"], kind="stable")
     return frame[QUOTE_COLUMNS].reset_index(drop=True)
+
+
+def queue_table(
+    batches: dict[str, list],
+    segments: pd.DataFrame,
+    translations: dict[tuple[str, int], str],
+    model_version: str = "",
+) -> pd.DataFrame:
+    """The review queue: near-threshold pairs first (closest first), then rule/model
+    disagreements (strongest first); ties in transcript, turn, segment, code order."""
+    keys = ["transcript_id", "turn", "segment"]
+    queue = pd.DataFrame(batches["queue"],
+                         columns=[*keys, "code", "assigned", "probability", "threshold",
+                                  "reason", "rule", "rank"])
+    seg = segments[[*keys, "case", "respondent_role", "speaker", "start", "end", "language",
+                    "text", "codes"]]
+    frame = queue.merge(seg, on=keys, how="left", validate="many_to_one")
+    frame["_group"] = [r[0] for r in frame["rank"]]
+    frame["_distance"] = [r[1] for r in frame["rank"]]
+    frame = frame.sort_values(["_group", "_distance", *keys, "code"], kind="stable")
+    frame["priority"] = range(1, len(frame) + 1)
+    frame["translation"] = [translations.get((t, n), "") for t, n in
+                            zip(frame["transcript_id"], frame["turn"], strict=True)]
+    frame["model_version"] = model_version
+    frame["review"] = ""
+    return frame[QUEUE_COLUMNS].reset_index(drop=True)
 
 
 def codebook_version(codebook: Codebook) -> str:

@@ -155,25 +155,38 @@ def _apply_review(path: Path, known: set[str], labels: dict, texts: dict, review
     missing = [c for c in ("text", "code", "review") if c not in frame.columns]
     if missing:
         raise InputError(path, f"missing column {', '.join(missing)} (a reviewed coded_quotes file)")
+    # Review-queue rows also say whether the code is on the segment now (``assigned``)
+    # and which codes are (``codes``): a blank review keeps that state.
+    assigned = frame["assigned"] if "assigned" in frame.columns else [""] * len(frame)
+    current = frame["codes"] if "codes" in frame.columns else [""] * len(frame)
     edits: dict[str, list[tuple[str, str, int]]] = {}
-    for row, (text, code, review) in enumerate(
-        zip(frame["text"], frame["code"], frame["review"], strict=True), start=2
+    start: dict[str, set[str]] = {}
+    for row, (text, code, review, is_on, now) in enumerate(
+        zip(frame["text"], frame["code"], frame["review"], assigned, current, strict=True),
+        start=2,
     ):
         if not text.strip():
             raise InputError(path, "empty text", line=row)
         code = code.strip()
         if code and code not in known:
             raise InputError(path, f"unknown code {code!r} (not in the codebook)", line=row)
-        edits.setdefault(text_key(text), []).append((code, review.strip(), row))
+        review = review.strip()
+        if not review and is_on.strip() == "0":
+            review = "-"  # not reviewed, and not on the segment: leave it off
+        edits.setdefault(text_key(text), []).append((code, review, row))
         texts.setdefault(text_key(text), text)
+        if now.strip():
+            start.setdefault(text_key(text), set()).update(parse_codes(now, known, path, row))
     for key, rows in edits.items():
-        if not any(review for _, review, _ in rows):
+        if not any(review not in ("", "-") for _, review, _ in rows):
             if key not in labels:
                 del texts[key]
             continue
-        label = set(labels.get(key, set()))
+        label = set(labels[key]) if key in labels else set(start.get(key, set()))
         for code, review, row in rows:
             verdict = review.lower()
+            if verdict == "-":
+                continue
             if verdict in ("", "y", "yes", "✓"):
                 if code:
                     label.add(code)

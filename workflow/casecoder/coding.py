@@ -14,6 +14,11 @@ For each respondent segment, a code is assigned according to ``combine``:
 confidence 1.0. A segment whose exact text a researcher reviewed takes the
 reviewed codes: codes reviewed away are dropped even if a rule fires, and
 codes added in review are assigned with confidence 1.0.
+
+:func:`review_candidates` picks the (segment, code) pairs where a human look
+pays most, for ``review_queue.csv``: model probabilities within
+:data:`REVIEW_MARGIN` of the code's threshold, then pairs where the rules and
+the model disagree.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from casecoder.annotations import text_key
 from casecoder.rules import RuleTagger
 
 Combine = Literal["union", "intersection", "rules", "model"]
+
+#: A model probability this close to its code's threshold puts the pair in the review queue.
+REVIEW_MARGIN = 0.15
 
 
 class Model(Protocol):
@@ -48,16 +56,16 @@ class Assignment:
     rule: str  # the rules that fired, joined by ' | '; empty for the model alone
 
 
-def assign_codes(
-    texts: Sequence[str],
-    tagger: RuleTagger,
-    model: Model | None = None,
-    *,
-    combine: Combine = "union",
-    reviewed: Mapping[str, frozenset[str]] | None = None,
-) -> list[list[Assignment]]:
-    """Codes for each text, in codebook order."""
-    order = tagger.codebook.ids
+@dataclass(frozen=True)
+class Evidence:
+    """What the rules and the model say about each text, computed once per batch."""
+
+    rule_codes: list[dict[str, list[str]]]  # per text: code -> rules that fired
+    probs: np.ndarray | None  # per text and trained code (model.codes_ order), or None
+
+
+def gather_evidence(texts: Sequence[str], tagger: RuleTagger, model: Model | None) -> Evidence:
+    """Rule hits for every text, and the model's probabilities (rule hits as its features)."""
     rule_codes_of = [tagger.codes(text) for text in texts]
     probs = None
     if model is not None and len(texts):
@@ -70,6 +78,22 @@ def assign_codes(
                     if code in column:
                         rule_hits[i, column[code]] = 1
         probs = model.predict_proba(list(texts), rule_hits=rule_hits)
+    return Evidence(rule_codes_of, probs)
+
+
+def assign_codes(
+    texts: Sequence[str],
+    tagger: RuleTagger,
+    model: Model | None = None,
+    *,
+    combine: Combine = "union",
+    reviewed: Mapping[str, frozenset[str]] | None = None,
+    evidence: Evidence | None = None,
+) -> list[list[Assignment]]:
+    """Codes for each text, in codebook order (``evidence`` from :func:`gather_evidence`)."""
+    order = tagger.codebook.ids
+    evidence = evidence or gather_evidence(texts, tagger, model)
+    rule_codes_of, probs = evidence.rule_codes, evidence.probs
     trained = list(model.codes_) if model is not None else []
     reviewed = reviewed or {}
     result = []
@@ -95,6 +119,60 @@ def assign_codes(
             rules = " | ".join(rule_codes.get(code, [])) if by_rule else ""
             assignments.append(Assignment(code, source, confidence, rules))
         result.append(assignments)
+    return result
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A (segment, code) pair worth a researcher's look, with why."""
+
+    code: str
+    probability: float
+    threshold: float
+    assigned: bool
+    reason: str  # "near threshold", "rule, not model", "model, not rule" (joined by "; ")
+    rule: str
+    rank: tuple  # sort key: near-threshold pairs first (closest first), then disagreements
+
+
+def review_candidates(
+    texts: Sequence[str],
+    evidence: Evidence,
+    model: Model | None,
+    assignments: Sequence[Sequence[Assignment]],
+    reviewed: Mapping[str, frozenset[str]] | None = None,
+) -> list[list[Candidate]]:
+    """Per text, the pairs where a human look pays most (texts already reviewed: none).
+
+    Near threshold: the model's probability lies within :data:`REVIEW_MARGIN`
+    of the code's threshold (rank by distance, closest first). Disagreement: a
+    rule fires and the model is below its threshold, or the model is above it
+    and no rule fires (rank by distance, strongest disagreement first).
+    """
+    reviewed = reviewed or {}
+    result: list[list[Candidate]] = [[] for _ in texts]
+    if model is None or evidence.probs is None:
+        return result
+    for i, text in enumerate(texts):
+        if text_key(text) in reviewed:
+            continue
+        assigned = {a.code for a in assignments[i]}
+        rule_codes = evidence.rule_codes[i]
+        for j, code in enumerate(model.codes_):
+            p, t = float(evidence.probs[i, j]), float(model.thresholds_[code])
+            by_rule, by_model = code in rule_codes, p >= t
+            reasons = []
+            if abs(p - t) <= REVIEW_MARGIN:
+                reasons.append("near threshold")
+            if by_rule != by_model:
+                reasons.append("rule, not model" if by_rule else "model, not rule")
+            if not reasons:
+                continue
+            near = reasons[0] == "near threshold"
+            rank = (0, round(abs(p - t), 6)) if near else (1, -round(abs(p - t), 6))
+            result[i].append(Candidate(code, round(p, 4), round(t, 4), code in assigned,
+                                       "; ".join(reasons), " | ".join(rule_codes.get(code, [])),
+                                       rank))
     return result
 
 

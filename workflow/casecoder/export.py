@@ -42,10 +42,11 @@ from openpyxl.writer.excel import ExcelWriter
 from casecoder.errors import InputError
 
 QUOTES_SHEET = "coded_quotes"
+QUEUE_SHEET = "review_queue"
 OPTIONS_SHEET = "review_options"
 QUOTE_COLUMNS = ("text", "translation")
 # Read back as floats ("1.0", as in the CSV), though Excel stores 1.0 as 1.
-FLOAT_COLUMNS = ("confidence",)
+FLOAT_COLUMNS = ("confidence", "probability", "threshold")
 REVIEW_COLUMN = "review"
 
 _FIXED_TIME = datetime(2000, 1, 1)
@@ -60,17 +61,21 @@ _HEADER_FILL = PatternFill("solid", fgColor="E8EEF4")
 _HEADER_STYLE, _CELL_STYLE, _QUOTE_STYLE = "Review header", "Review cell", "Review quote"
 
 
-def write_quotes_xlsx(quotes: pd.DataFrame, code_ids: Sequence[str], path: Path) -> None:
-    """Write the coded quotes as a review workbook (see the module docstring)."""
+def write_quotes_xlsx(quotes: pd.DataFrame, code_ids: Sequence[str], path: Path,
+                      queue: pd.DataFrame | None = None) -> None:
+    """Write the coded quotes (and the review queue, on a second sheet) as a review
+    workbook (see the module docstring)."""
     workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = QUOTES_SHEET
-    columns = [str(c) for c in quotes.columns]
     _register_styles(workbook)
-    _write_rows(sheet, columns, quotes.itertuples(index=False, name=None))
-    _lay_out(sheet, columns, quotes)
-    if REVIEW_COLUMN in columns:
-        _add_review_dropdown(workbook, sheet, columns.index(REVIEW_COLUMN) + 1, code_ids)
+    sheets = [(QUOTES_SHEET, quotes)] + ([(QUEUE_SHEET, queue)] if queue is not None else [])
+    for number, (title, frame) in enumerate(sheets):
+        sheet = workbook.active if number == 0 else workbook.create_sheet()
+        sheet.title = title
+        columns = [str(c) for c in frame.columns]
+        _write_rows(sheet, columns, frame.itertuples(index=False, name=None))
+        _lay_out(sheet, columns, frame)
+        if REVIEW_COLUMN in columns:
+            _add_review_dropdown(workbook, sheet, columns.index(REVIEW_COLUMN) + 1, code_ids)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(_deterministic_bytes(workbook))
@@ -80,27 +85,38 @@ def read_quotes_xlsx(path: Path) -> pd.DataFrame:
     """Read a review workbook back: all cells as text ("" for empty), header as columns.
 
     Reads the ``coded_quotes`` sheet (or the first sheet, for a workbook a
-    researcher re-saved under another name). Fully empty rows are skipped.
+    researcher re-saved under another name), followed by the ``review_queue``
+    sheet when there is one (columns one sheet lacks are empty for its rows).
+    Fully empty rows are skipped.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "file not found")
     workbook = load_workbook(path, read_only=True, data_only=False)
     try:
-        sheet = workbook[QUOTES_SHEET] if QUOTES_SHEET in workbook.sheetnames else workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None or not any(_as_text(v) for v in header):
-            raise InputError(path, f"sheet {sheet.title!r} has no header row")
-        columns = _header(header)
-        records = []
-        for row in rows:
-            cells = [_as_text(v, name in FLOAT_COLUMNS) for v, name in zip(row, columns, strict=False)]
-            cells += [""] * (len(columns) - len(cells))
-            if any(cells):
-                records.append(cells)
+        first = QUOTES_SHEET if QUOTES_SHEET in workbook.sheetnames else workbook.sheetnames[0]
+        names = [first] + [QUEUE_SHEET] * (QUEUE_SHEET in workbook.sheetnames
+                                             and first != QUEUE_SHEET)
+        frames = [_read_sheet(path, workbook[name]) for name in names]
     finally:
         workbook.close()
+    if len(frames) == 1:
+        return frames[0]
+    return pd.concat(frames, ignore_index=True).fillna("").astype(str)
+
+
+def _read_sheet(path: Path, sheet: Worksheet) -> pd.DataFrame:
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows, None)
+    if header is None or not any(_as_text(v) for v in header):
+        raise InputError(path, f"sheet {sheet.title!r} has no header row")
+    columns = _header(header)
+    records = []
+    for row in rows:
+        cells = [_as_text(v, name in FLOAT_COLUMNS) for v, name in zip(row, columns, strict=False)]
+        cells += [""] * (len(columns) - len(cells))
+        if any(cells):
+            records.append(cells)
     return pd.DataFrame(records, columns=columns, dtype=str)  # as read_table gives
 
 
@@ -235,12 +251,13 @@ def _add_review_dropdown(
 
 
 def _options_range(workbook: Workbook, options: Sequence[str]) -> str:
-    """Put the options on a hidden sheet and return an absolute reference to them."""
-    sheet = workbook.create_sheet(OPTIONS_SHEET)
-    sheet.sheet_state = "hidden"
-    for row, option in enumerate(options, start=1):
-        cell = sheet.cell(row=row, column=1, value=option)
-        cell.data_type = "s"
+    """Put the options on a hidden sheet (once) and return an absolute reference to them."""
+    if OPTIONS_SHEET not in workbook.sheetnames:
+        sheet = workbook.create_sheet(OPTIONS_SHEET)
+        sheet.sheet_state = "hidden"
+        for row, option in enumerate(options, start=1):
+            cell = sheet.cell(row=row, column=1, value=option)
+            cell.data_type = "s"
     return f"{OPTIONS_SHEET}!$A$1:$A${len(options)}"
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from casecoder.coding import Combine, assign_codes
+from casecoder.coding import Combine, assign_codes, gather_evidence, review_candidates
 from casecoder.errors import InputError
 from casecoder.privacy import load_pseudonymiser
 
@@ -43,7 +43,8 @@ def code_batch(
 
     The JSON holds ``transcripts`` (metadata and file hashes), ``segments``
     (every segment of every original transcript), ``quotes`` (one entry per
-    coded respondent segment and code) and ``translations`` (the turn texts of
+    coded respondent segment and code), ``queue`` (review-queue candidates,
+    see :func:`casecoder.coding.review_candidates`) and ``translations`` (the turn texts of
     translation files, attached to their originals at aggregation).
     """
     from casecoder.codebook import load_codebook
@@ -67,7 +68,7 @@ def code_batch(
     log.info("batch of %d file(s); codebook, rules%s and segmenter loaded in %.1f s",
              len(files), ", model" if code_model else "", time.perf_counter() - started)
 
-    batch = {"transcripts": [], "segments": [], "quotes": [], "translations": []}
+    batch = {"transcripts": [], "segments": [], "quotes": [], "queue": [], "translations": []}
     for number, file in enumerate(sorted(Path(f) for f in files), start=1):
         transcript = read_transcript(file, folder, manifest, interviewer_labels)
         meta = transcript.meta
@@ -94,11 +95,21 @@ def code_batch(
             continue
         segments = segmenter.segment(transcript)
         respondent = [s for s in segments if not s.is_interviewer]
-        coded = assign_codes([s.text for s in respondent], tagger, code_model,
-                             combine=combine, reviewed=overrides)
+        texts = [s.text for s in respondent]
+        evidence = gather_evidence(texts, tagger, code_model)
+        coded = assign_codes(texts, tagger, code_model, combine=combine, reviewed=overrides,
+                             evidence=evidence)
+        queue = review_candidates(texts, evidence, code_model, coded, overrides)
         codes_of = {}
-        for seg, assignments in zip(respondent, coded, strict=True):
+        for seg, assignments, candidates in zip(respondent, coded, queue, strict=True):
             codes_of[(seg.turn, seg.segment)] = [a.code for a in assignments]
+            for c in candidates:
+                batch["queue"].append({
+                    "transcript_id": seg.transcript_id, "turn": seg.turn, "segment": seg.segment,
+                    "code": c.code, "assigned": int(c.assigned), "probability": c.probability,
+                    "threshold": c.threshold, "reason": c.reason, "rule": c.rule,
+                    "rank": list(c.rank),
+                })
             for a in assignments:
                 batch["quotes"].append({
                     "transcript_id": seg.transcript_id, "turn": seg.turn, "segment": seg.segment,

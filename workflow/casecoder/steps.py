@@ -99,6 +99,7 @@ def aggregate(
     model_version = info.get("model_sha256", "")[:12]
     segments = agg.segments_table(merged)
     quotes = agg.quotes_table(merged, segments, translations, book, model_version)
+    queue = agg.queue_table(merged, segments, translations, model_version)
     summary = agg.case_summary(segments, merged["transcripts"], book)
     matrix = agg.case_code_matrix(quotes, list(summary["case"]), book)
     out = Path(results)
@@ -106,9 +107,11 @@ def aggregate(
     write_table(quotes, out / "coded_quotes.csv")
     write_table(matrix, out / "case_code_matrix.csv")
     write_table(summary, out / "case_summary.csv")
-    write_quotes_xlsx(quotes, book.ids, out / "coded_quotes.xlsx")
-    log.info("%d transcripts, %d segments, %d coded quotes, %d cases",
-             len(merged["transcripts"]), len(segments), len(quotes), len(summary))
+    write_table(queue, out / "review_queue.csv")
+    write_quotes_xlsx(quotes, book.ids, out / "coded_quotes.xlsx", queue=queue)
+    log.info("%d transcripts, %d segments, %d coded quotes, %d pairs in the review queue, "
+             "%d cases", len(merged["transcripts"]), len(segments), len(quotes), len(queue),
+             len(summary))
     _write_json(run_info(merged["transcripts"], book, info, run_info_extra or {}),
                 out / "run_info.json")
 

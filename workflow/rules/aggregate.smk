@@ -40,6 +40,11 @@ rule aggregate_cases:
             caption="../report/coded_quotes_xlsx.rst",
             category="Review",
         ),
+        queue=report(
+            f"{RESULTS}/review_queue.csv",
+            caption="../report/review_queue.rst",
+            category="Review",
+        ),
         matrix=report(
             f"{RESULTS}/case_code_matrix.csv",
             caption="../report/case_code_matrix.rst",

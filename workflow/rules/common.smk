@@ -105,6 +105,7 @@ def final_outputs():
             "segments.csv",
             "coded_quotes.csv",
             "coded_quotes.xlsx",
+            "review_queue.csv",
             "case_code_matrix.csv",
             "case_summary.csv",
             "report.html",
