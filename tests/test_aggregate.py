@@ -139,3 +139,5 @@ def test_queue_table_orders_pairs_for_review():
     assert list(queue["priority"]) == [1, 2, 3, 4]
     assert set(queue["text"]) == {first["text"]} and set(queue["review"]) == {""}
     assert set(queue["codes"]) == {first["codes"]}
+    assert list(agg.queue_table(batches, segments, {}, "abc", limit=2)["code"]) == [
+        "PW_PRIORITY_HIGH", "TGT_CHILDREN"]

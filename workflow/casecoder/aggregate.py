@@ -115,9 +115,11 @@ def queue_table(
     segments: pd.DataFrame,
     translations: dict[tuple[str, int], str],
     model_version: str = "",
+    limit: int = 0,
 ) -> pd.DataFrame:
     """The review queue: near-threshold pairs first (closest first), then rule/model
-    disagreements (strongest first); ties in transcript, turn, segment, code order."""
+    disagreements (strongest first); ties in transcript, turn, segment, code order.
+    ``limit`` keeps the first so many pairs (0: all)."""
     keys = ["transcript_id", "turn", "segment"]
     queue = pd.DataFrame(batches["queue"],
                          columns=[*keys, "code", "assigned", "probability", "threshold",
@@ -128,6 +130,8 @@ def queue_table(
     frame["_group"] = [r[0] for r in frame["rank"]]
     frame["_distance"] = [r[1] for r in frame["rank"]]
     frame = frame.sort_values(["_group", "_distance", *keys, "code"], kind="stable")
+    if limit:
+        frame = frame.head(limit)
     frame["priority"] = range(1, len(frame) + 1)
     frame["translation"] = [translations.get((t, n), "") for t, n in
                             zip(frame["transcript_id"], frame["turn"], strict=True)]

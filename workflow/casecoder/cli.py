@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--codebook", required=True)
     p.add_argument("--results", required=True)
     p.add_argument("--model-info")
+    p.add_argument("--queue-size", type=int, default=500, help="pairs in review_queue.csv (0 = all)")
 
     p = sub.add_parser("report", help="render report.html")
     p.add_argument("--results", required=True)
@@ -81,7 +82,8 @@ def run(args: argparse.Namespace) -> None:
         steps.check_corpus(batches=args.batches, transcripts=args.transcripts, out=args.out)
     elif args.step == "aggregate":
         steps.aggregate(batches=args.batches, transcripts=args.transcripts,
-                        codebook=args.codebook, results=args.results, model_info=args.model_info)
+                        codebook=args.codebook, results=args.results, model_info=args.model_info,
+                        queue_size=args.queue_size)
     elif args.step == "report":
         steps.write_report(results=args.results, codebook=args.codebook, out=args.out,
                            title=args.title)

@@ -84,6 +84,7 @@ def aggregate(
     results: str | Path,
     model_info: str | Path | None = None,
     run_info_extra: dict | None = None,
+    queue_size: int = 500,
 ) -> None:
     """Write segments.csv, coded_quotes.csv/.xlsx, case_code_matrix.csv, case_summary.csv
     and run_info.json from the coded batches."""
@@ -99,7 +100,7 @@ def aggregate(
     model_version = info.get("model_sha256", "")[:12]
     segments = agg.segments_table(merged)
     quotes = agg.quotes_table(merged, segments, translations, book, model_version)
-    queue = agg.queue_table(merged, segments, translations, model_version)
+    queue = agg.queue_table(merged, segments, translations, model_version, limit=queue_size)
     summary = agg.case_summary(segments, merged["transcripts"], book)
     matrix = agg.case_code_matrix(quotes, list(summary["case"]), book)
     out = Path(results)

@@ -70,6 +70,7 @@ rule aggregate_cases:
         casecoder=CASECODER,
         transcripts=config["transcripts"],
         results=lambda wildcards, output: os.path.dirname(output.quotes),
+        queue_size=config["review_queue_size"],
         model_info=lambda wildcards, input: (
             f"--model-info '{input.model_info}'"
             if "model_info" in input.keys()
@@ -77,4 +78,4 @@ rule aggregate_cases:
         ),
     shell:
         "{params.casecoder} aggregate --transcripts {params.transcripts:q} --codebook {input.codebook:q}"
-        " --results {params.results:q} {params.model_info} {input.batches:q} 2> {log:q}"
+        " --results {params.results:q} --queue-size {params.queue_size} {params.model_info} {input.batches:q} 2> {log:q}"
