@@ -106,13 +106,14 @@ class Code(_Strict):
     examples: Examples
     rules: list[Rule] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _rule_names_unique(self) -> Code:
-        names = [rule.name for rule in self.rules]
+    @field_validator("rules")
+    @classmethod
+    def _rule_names_unique(cls, rules: list[Rule]) -> list[Rule]:
+        names = [rule.name for rule in rules]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"duplicate rule name {dupes[0]!r}")
-        return self
+        return rules
 
 
 class Negators(_Strict):
@@ -229,9 +230,13 @@ def load_codebook(path: str | Path) -> Codebook:
     data = path.read_bytes()
     try:
         raw = yaml.safe_load(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(path, f"not a readable YAML file ({problem})") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not a readable YAML file ({exc.reason})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line = mark.line + 1 if mark is not None else None
+        raise InputError(path, f"not a readable YAML file ({problem})", line=line) from None
     codebook = parse_codebook(raw, path)
     return codebook.model_copy(update={"sha256": hashlib.sha256(data).hexdigest()})
 
