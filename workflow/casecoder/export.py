@@ -26,7 +26,7 @@ import re
 import shutil
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -74,7 +74,7 @@ def write_quotes_xlsx(quotes: pd.DataFrame, code_ids: Sequence[str], path: Path,
         sheet = workbook.create_sheet(title)
         columns = [str(c) for c in frame.columns]
         _lay_out(sheet, columns, frame)  # widths and panes go before the rows in the file
-        _write_rows(sheet, columns, frame.itertuples(index=False, name=None))
+        _write_rows(sheet, columns, _cell_columns(sheet, frame))
         if REVIEW_COLUMN in columns:
             _add_review_dropdown(workbook, sheet, columns.index(REVIEW_COLUMN) + 1, code_ids)
     path = Path(path)
@@ -145,25 +145,30 @@ def _as_text(value: object, is_float: bool = False) -> str:
     return str(value)
 
 
-def _write_rows(sheet: Worksheet, columns: list[str], rows: Iterable[tuple]) -> None:
-    """Header and rows; every text cell a string, quote columns wrapped and aligned top.
-
-    Plain values are written as they are (fast); a cell gets its own object only
-    where it needs a style (header, quote columns) or must not become a formula
-    (text starting with ``=``, which openpyxl would otherwise store as one).
-    """
+def _write_rows(sheet: Worksheet, columns: list[str], cells: list[list[object]]) -> None:
+    """The header, then the rows of the prepared columns (see :func:`_cell_columns`)."""
     sheet.append([_styled(sheet, name, _HEADER_STYLE) for name in columns])
-    quote = [name in QUOTE_COLUMNS for name in columns]
-    for values in rows:
-        cells = []
-        for value, is_quote in zip(map(_cell_value, values), quote, strict=True):
-            if is_quote:
-                cells.append(_styled(sheet, value, _QUOTE_STYLE))
-            elif isinstance(value, str) and value.startswith("="):
-                cells.append(_styled(sheet, value, None))
-            else:
-                cells.append(value)
-        sheet.append(cells)
+    for row in zip(*cells, strict=True):
+        sheet.append(row)
+
+
+def _cell_columns(sheet: Worksheet, frame: pd.DataFrame) -> list[list[object]]:
+    """Every column as the values to write, prepared a column at a time (fast).
+
+    Plain values are written as they are; a cell gets its own object only where
+    it needs a style (the quote columns: wrapped, aligned top) or must not become
+    a formula (text starting with ``=``, which openpyxl would store as one).
+    """
+    prepared = []
+    for name in frame.columns:
+        values = [_cell_value(v) for v in frame[name].tolist()]
+        if name in QUOTE_COLUMNS:
+            values = [_styled(sheet, v, _QUOTE_STYLE) for v in values]
+        else:
+            values = [_styled(sheet, v, None) if isinstance(v, str) and v.startswith("=") else v
+                      for v in values]
+        prepared.append(values)
+    return prepared
 
 
 def _styled(sheet: Worksheet, value: object, style: str | None) -> WriteOnlyCell:
@@ -177,6 +182,8 @@ def _styled(sheet: Worksheet, value: object, style: str | None) -> WriteOnlyCell
 
 def _cell_value(value: object) -> object:
     """Numbers stay numbers; text loses the control characters XML cannot hold."""
+    if isinstance(value, str):
+        return _ILLEGAL_XML.sub("", value) if _ILLEGAL_XML.search(value) else value
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, float) and math.isnan(value):
@@ -214,7 +221,8 @@ def _column_width(name: str, values: pd.Series, is_quote: bool) -> float:
     """Width in characters: the longest cell (CJK counts double) plus a margin, capped."""
     if is_quote:
         return _QUOTE_WIDTH
-    longest = max([_display_width(name) + 2, *(_display_width(str(v)) for v in values)])
+    distinct = pd.unique(values.astype(str))  # most columns repeat a few values
+    longest = max([_display_width(name) + 2, *(_display_width(v) for v in distinct)])
     return float(min(max(longest + 2, _MIN_WIDTH), _MAX_WIDTH))
 
 
