@@ -163,7 +163,7 @@ def dry_run(n: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--n", type=int, nargs="*", default=[100, 1000])
     parser.add_argument("--dry-run-n", type=int, default=0)
     parser.add_argument("--incremental", action="store_true")
     args = parser.parse_args()
