@@ -74,12 +74,17 @@ def inflected(word: str) -> str:
     return re.escape(w) + rf"(?:{last}?(?:ed|ing|er|ers)|s|es)?"
 
 
+def english_body(term: str) -> str:
+    """Regex for an English keyword or phrase without its boundaries: inflections,
+    flexible spaces and hyphens."""
+    words = re.split(r"[\s-]+", term.strip())
+    return r"[\s-]+".join(inflected(w) if re.fullmatch(r"[A-Za-z]+", w) else re.escape(w)
+                          for w in words)
+
+
 def english_term(term: str) -> str:
     """Regex for an English keyword or phrase: word boundaries, inflections, flexible spaces."""
-    words = re.split(r"[\s-]+", term.strip())
-    body = r"[\s-]+".join(inflected(w) if re.fullmatch(r"[A-Za-z]+", w) else re.escape(w)
-                          for w in words)
-    return rf"(?<![A-Za-z0-9]){body}(?![A-Za-z0-9])"
+    return rf"(?<![A-Za-z0-9]){english_body(term)}(?![A-Za-z0-9])"
 
 
 class _Matcher:
@@ -90,7 +95,11 @@ class _Matcher:
         self.terms = [to_simplified(t) for t in terms] if language == "zh" else terms
         self.regex = None
         if language == "en" and terms:
-            self.regex = re.compile("|".join(english_term(t) for t in terms), re.IGNORECASE)
+            # One boundary check around the alternation, not one per term: the same
+            # matches, several times faster than a lookbehind in every branch.
+            body = "|".join(english_body(t) for t in terms)
+            self.regex = re.compile(rf"(?<![A-Za-z0-9])(?:{body})(?![A-Za-z0-9])",
+                                    re.IGNORECASE)
 
     def find(self, seg: _Prepared) -> list[tuple[int, int]]:
         if self.regex is not None:
