@@ -89,7 +89,7 @@ start = time.perf_counter()
 from casecoder.codebook import load_codebook
 from casecoder.rules import RuleTagger
 from casecoder.classifier import load_model
-from casecoder.coding import assign_codes
+from casecoder.coding import assign_codes, gather_evidence, review_candidates
 from casecoder.segment import get_segmenter
 from casecoder.transcripts import find_transcripts, read_manifest, read_transcript
 folder = Path({str(corpus)!r})
@@ -104,7 +104,11 @@ for path in find_transcripts(folder):
     chars += len(t.text)
     segs = [s for s in segmenter.segment(t)]
     segments += len(segs)
-    assign_codes([s.text for s in segs if not s.is_interviewer], tagger, model)
+    respondent = [s for s in segs if not s.is_interviewer]
+    texts = [s.text for s in respondent]
+    evidence = gather_evidence(texts, tagger, model, turns=[s.turn for s in respondent])
+    coded = assign_codes(texts, tagger, model, evidence=evidence)
+    review_candidates(texts, evidence, model, coded)
 wall = time.perf_counter() - start
 print(json.dumps({{"wall": wall, "chars": chars, "segments": segments,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))

@@ -7,7 +7,7 @@ import pytest
 
 from casecoder.annotations import text_key
 from casecoder.codebook import load_codebook
-from casecoder.coding import assign_codes
+from casecoder.coding import assign_codes, gather_evidence
 from casecoder.rules import RuleTagger
 
 
@@ -112,3 +112,40 @@ def test_reviewed_segments_and_rules_only_runs_have_no_queue(tagger):
     assert review_candidates(texts, evidence, model, coded, reviewed) == [[]]
     plain = gather_evidence(texts, tagger, None)
     assert review_candidates(texts, plain, None, assign_codes(texts, tagger, None)) == [[]]
+
+
+# ---------------------------------------------------------------- segments read in their turn
+
+
+def test_a_code_the_turn_supports_goes_to_its_best_segment(tagger):
+    """No sentence alone reaches FUNDED's threshold (0.5), the turn does: the code is
+    quoted once, on the turn's most probable sentence, with the turn's probability."""
+    texts = ["我们开了个会。", "后来大家都出了力。", "别的就不说了。"]
+    probs = {texts[0]: [0.30, 0.1], texts[1]: [0.45, 0.1], texts[2]: [0.05, 0.1],
+             "".join(texts): [0.80, 0.1]}
+    model = FixedModel(probs)
+    evidence = gather_evidence(texts, tagger, model, turns=[1, 1, 1])
+    result = assign_codes(texts, tagger, model, evidence=evidence)
+    assert _summary(result) == [[], [("FUNDED", "model", 0.8)], []]
+
+
+def test_a_sentence_does_not_carry_a_code_its_turn_rejects(tagger):
+    texts = ["我们开了个会。", "后来大家都出了力。"]
+    probs = {texts[0]: [0.90, 0.1], texts[1]: [0.70, 0.1], "".join(texts): [0.20, 0.1]}
+    model = FixedModel(probs)
+    alone = assign_codes(texts, tagger, model)
+    assert _summary(alone) == [[("FUNDED", "model", 0.9)], [("FUNDED", "model", 0.7)]]
+    in_turn = assign_codes(texts, tagger, model,
+                           evidence=gather_evidence(texts, tagger, model, turns=[1, 1]))
+    assert _summary(in_turn) == [[], []]
+    # Separate turns: each sentence is its own turn and keeps its code.
+    apart = assign_codes(texts, tagger, model,
+                         evidence=gather_evidence(texts, tagger, model, turns=[1, 2]))
+    assert _summary(apart) == _summary(alone)
+
+
+def test_join_segments_rebuilds_the_turn():
+    from casecoder.coding import join_segments
+
+    assert join_segments(["我们开了会。", "He came.", "Then we left.", "好的。"]) == (
+        "我们开了会。He came. Then we left.好的。")

@@ -9,8 +9,15 @@ For each respondent segment, a code is assigned according to ``combine``:
 - ``rules``: rule hits only; ``model``: the model only (rules for codes the
   model could not be trained on).
 
+The model reads each segment in its turn: a segment's probability for a code
+is the lower of its own and its turn's (so a sentence does not carry a code its
+turn as a whole does not support), except that the turn's probability goes to
+the turn's most probable segment for the code (so a code the turn supports as a
+whole, though no single sentence states it, is quoted where it is best
+evidenced). Segments outside any turn grouping are read alone.
+
 ``source`` says which fired (``rule``, ``model``, ``rule+model``).
-``confidence`` is the model's probability for the code; a rule-only hit has
+``confidence`` is that probability for the code; a rule-only hit has
 confidence 1.0. A segment whose exact text a researcher reviewed takes the
 reviewed codes: codes reviewed away are dropped even if a rule fires, and
 codes added in review are assigned with confidence 1.0.
@@ -64,21 +71,61 @@ class Evidence:
     probs: np.ndarray | None  # per text and trained code (model.codes_ order), or None
 
 
-def gather_evidence(texts: Sequence[str], tagger: RuleTagger, model: Model | None) -> Evidence:
-    """Rule hits for every text, and the model's probabilities (rule hits as its features)."""
+def gather_evidence(texts: Sequence[str], tagger: RuleTagger, model: Model | None,
+                    turns: Sequence[object] | None = None) -> Evidence:
+    """Rule hits for every text, and the model's probabilities (rule hits as its features).
+
+    ``turns`` (one key per text; texts of a turn share a key and come in order)
+    lets the model read each segment in its turn (see the module docstring).
+    """
     rule_codes_of = [tagger.codes(text) for text in texts]
     probs = None
     if model is not None and len(texts):
-        rule_hits = None
-        if getattr(model, "rule_codes_", None):
-            column = {c: j for j, c in enumerate(model.rule_codes_)}
-            rule_hits = np.zeros((len(texts), len(column)), dtype=np.int8)
-            for i, found in enumerate(rule_codes_of):
-                for code in found:
-                    if code in column:
-                        rule_hits[i, column[code]] = 1
-        probs = model.predict_proba(list(texts), rule_hits=rule_hits)
+        probs = _model_probs(model, list(texts), rule_codes_of)
+        if turns is not None:
+            probs = _in_turn_context(model, tagger, list(texts), list(turns), probs)
     return Evidence(rule_codes_of, probs)
+
+
+def _model_probs(model: Model, texts: list[str], rule_codes_of: list[dict]) -> np.ndarray:
+    rule_hits = None
+    if getattr(model, "rule_codes_", None):
+        column = {c: j for j, c in enumerate(model.rule_codes_)}
+        rule_hits = np.zeros((len(texts), len(column)), dtype=np.int8)
+        for i, found in enumerate(rule_codes_of):
+            for code in found:
+                if code in column:
+                    rule_hits[i, column[code]] = 1
+    return model.predict_proba(texts, rule_hits=rule_hits)
+
+
+def join_segments(texts: Sequence[str]) -> str:
+    """A turn's text from its segments: Chinese joined directly, Latin script with a space."""
+    out = ""
+    for text in texts:
+        if out and out[-1].isascii() and not out[-1].isspace() and text[:1].isascii():
+            out += " "
+        out += text
+    return out
+
+
+def _in_turn_context(model: Model, tagger: RuleTagger, texts: list[str], turns: list,
+                     probs: np.ndarray) -> np.ndarray:
+    groups: dict[object, list[int]] = {}
+    for i, key in enumerate(turns):
+        groups.setdefault(key, []).append(i)
+    multi = [rows for rows in groups.values() if len(rows) > 1]
+    if not multi:
+        return probs
+    turn_texts = [join_segments([texts[i] for i in rows]) for rows in multi]
+    turn_probs = _model_probs(model, turn_texts, [tagger.codes(t) for t in turn_texts])
+    result = probs.copy()
+    for rows, turn_p in zip(multi, turn_probs, strict=True):
+        block = np.minimum(probs[rows], turn_p)
+        best = probs[rows].argmax(axis=0)  # per code: the turn's most probable segment
+        block[best, np.arange(block.shape[1])] = turn_p
+        result[rows] = block
+    return result
 
 
 def assign_codes(

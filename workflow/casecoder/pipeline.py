@@ -96,7 +96,7 @@ def code_batch(
         segments = segmenter.segment(transcript)
         respondent = [s for s in segments if not s.is_interviewer]
         texts = [s.text for s in respondent]
-        evidence = gather_evidence(texts, tagger, code_model)
+        evidence = gather_evidence(texts, tagger, code_model, turns=[s.turn for s in respondent])
         coded = assign_codes(texts, tagger, code_model, combine=combine, reviewed=overrides,
                              evidence=evidence)
         queue = review_candidates(texts, evidence, code_model, coded, overrides)
