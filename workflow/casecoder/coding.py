@@ -206,7 +206,8 @@ def review_candidates(
         assigned = {a.code for a in assignments[i]}
         rule_codes = evidence.rule_codes[i]
         for j, code in enumerate(model.codes_):
-            p, t = float(evidence.probs[i, j]), float(model.thresholds_[code])
+            # rounded as review_queue.csv shows them, so the order is the one a reader sees
+            p, t = round(float(evidence.probs[i, j]), 4), round(float(model.thresholds_[code]), 4)
             by_rule, by_model = code in rule_codes, p >= t
             reasons = []
             if abs(p - t) <= REVIEW_MARGIN:
@@ -216,8 +217,9 @@ def review_candidates(
             if not reasons:
                 continue
             near = reasons[0] == "near threshold"
-            rank = (0, round(abs(p - t), 6)) if near else (1, -round(abs(p - t), 6))
-            result[i].append(Candidate(code, round(p, 4), round(t, 4), code in assigned,
+            distance = round(abs(p - t), 4)
+            rank = (0, distance) if near else (1, -distance)
+            result[i].append(Candidate(code, p, t, code in assigned,
                                        "; ".join(reasons), " | ".join(rule_codes.get(code, [])),
                                        rank))
     return result
