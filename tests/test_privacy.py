@@ -48,3 +48,21 @@ def test_bad_file(tmp_path):
     (tmp_path / "pseudonyms.yaml").write_text("pseudonyms:\n  - names: [a]\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"pseudonyms\.yaml: field pseudonyms\.0\.pseudonym"):
         load_pseudonymiser(tmp_path)
+
+
+def test_in_pieces_moves_the_cuts_with_the_text(folder):
+    private = load_pseudonymiser(folder)
+    text = "问：Wang Jianguo好。\n答：王局长在桃源镇，电话13812345678。Call Wang Jianguo."
+    cuts = [text.index("答：") + 2, text.index("。C") + 1, len(text)]
+    new, where = private.in_pieces(text, cuts)
+    assert new == private(text)
+    points = [0, *cuts]
+    for start, end in zip(points, points[1:], strict=False):
+        assert new[where[start]:where[end]] == private(text[start:end])
+    assert where[cuts[0]] == new.index("官员甲在") and where[len(text)] == len(new)
+
+
+def test_in_pieces_is_the_identity_when_off(tmp_path):
+    text = "王局长 13812345678 😀"
+    assert load_pseudonymiser(tmp_path).in_pieces(text, [3, 9]) == (text, {0: 0, 3: 3, 9: 9,
+                                                                           len(text): len(text)})

@@ -57,6 +57,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--title", default="")
 
+    p = sub.add_parser("export-qda", help="write codebook.qdc and project.qdpx (REFI-QDA)")
+    p.add_argument("--transcripts", required=True)
+    p.add_argument("--codebook", required=True)
+    p.add_argument("--segments", required=True, help="segments.csv of the run")
+    p.add_argument("--quotes", required=True, help="coded_quotes.csv of the run")
+    p.add_argument("--qdc", required=True, help="the codebook file to write")
+    p.add_argument("--qdpx", required=True, help="the project file to write")
+    p.add_argument("--pseudonymise", default="auto", choices=["auto", "true", "false"])
+    p.add_argument("--reviewed", help="the model's reviewed.json (codes a reviewer set)")
+    p.add_argument("--title", default="")
+
     p = sub.add_parser("check", help="validate a codebook (and optionally annotations)")
     p.add_argument("--codebook", required=True)
     p.add_argument("--annotations")
@@ -87,6 +98,13 @@ def run(args: argparse.Namespace) -> None:
     elif args.step == "report":
         steps.write_report(results=args.results, codebook=args.codebook, out=args.out,
                            title=args.title)
+    elif args.step == "export-qda":
+        from casecoder.qda import export_qda
+
+        pseudo = {"auto": "auto", "true": True, "false": False}[args.pseudonymise]
+        export_qda(transcripts=args.transcripts, codebook=args.codebook, segments=args.segments,
+                   quotes=args.quotes, qdc=args.qdc, qdpx=args.qdpx, pseudonymise=pseudo,
+                   reviewed=args.reviewed, title=args.title)
     elif args.step == "check":
         from casecoder.codebook import load_codebook
 

@@ -26,7 +26,7 @@ import re
 import shutil
 import unicodedata
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -282,6 +282,16 @@ def _deterministic_bytes(workbook: Workbook) -> bytes:
     buffer = io.BytesIO()
     with _FixedTimeZip(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         ExcelWriter(workbook, archive).save()
+    return buffer.getvalue()
+
+
+def fixed_time_zip(entries: Iterable[tuple[str, bytes]]) -> bytes:
+    """A zip archive of (name, data) entries in the given order, all stamped with one
+    fixed time: the same entries give the same bytes (used for project.qdpx too)."""
+    buffer = io.BytesIO()
+    with _FixedTimeZip(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        for name, data in entries:
+            archive.writestr(name, data)
     return buffer.getvalue()
 
 

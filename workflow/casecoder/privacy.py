@@ -13,12 +13,16 @@ pseudonym in every text the workflow writes (segments, quotes, speakers,
 translations, report, spreadsheet); English names match case-insensitively on
 word boundaries. Phone numbers, Chinese resident ID numbers and e-mail
 addresses are masked. Offsets (``start``/``end``) still point into the
-original transcript, which is never copied into the results.
+original transcript. The one place the results hold a transcript's whole text,
+the sources of ``project.qdpx`` (see :mod:`casecoder.qda`), is pseudonymised
+piece by piece with :meth:`Pseudonymiser.in_pieces`, which also says where the
+offsets moved.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +85,27 @@ class Pseudonymiser:
         for regex, mask in _MASKS:
             text = regex.sub(mask, text)
         return text
+
+    def in_pieces(self, text: str, cuts: Iterable[int]) -> tuple[str, dict[int, int]]:
+        """The text pseudonymised piece by piece between the cut offsets, and where each
+        cut lies in the new text.
+
+        Names and masks change lengths, so offsets into the original text do not point
+        into the pseudonymised one. Cutting at every segment boundary makes the piece
+        between two cuts exactly ``self(text[a:b])``, the text the segment tables hold,
+        and ``new[where[a]:where[b]]`` that piece. A name split by a cut stays as it
+        is, as it does in the segment tables.
+        """
+        points = sorted({0, len(text), *(c for c in cuts if 0 <= c <= len(text))})
+        pieces: list[str] = []
+        where = {0: 0}
+        length = 0
+        for start, end in zip(points, points[1:], strict=False):
+            piece = self(text[start:end])
+            pieces.append(piece)
+            length += len(piece)
+            where[end] = length
+        return "".join(pieces), where
 
 
 def load_pseudonymiser(transcripts: str | Path, mode: str | bool = "auto") -> Pseudonymiser:
