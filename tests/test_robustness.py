@@ -28,7 +28,7 @@ def _all_output_text(folder: Path) -> str:
     for path in folder.rglob("*"):
         if not path.is_file():
             continue
-        if path.suffix == ".xlsx":
+        if path.suffix in (".xlsx", ".qdpx"):  # zip containers: read every entry
             with zipfile.ZipFile(path) as archive:
                 chunks += [archive.read(n).decode("utf-8", "replace") for n in archive.namelist()]
         else:

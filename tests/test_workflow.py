@@ -216,7 +216,7 @@ def test_reruns_give_the_same_bytes(bundled_run, tmp_path):
     snakemake("--cores", "2", "--config", f"results={out}")
     for name in ("segments.csv", "coded_quotes.csv", "coded_quotes.xlsx", "review_queue.csv", "case_code_matrix.csv",
                  "case_summary.csv", "report.html", "model/metrics.json", "model/model.skops",
-                 "model/model.json"):
+                 "model/model.json", "codebook.qdc", "project.qdpx"):
         assert (out / name).read_bytes() == (bundled_run / name).read_bytes(), name
 
 
@@ -289,4 +289,4 @@ def test_incremental_reruns(tmp_path):
         "---\nid: NEW-1\ncase: County A\n---\n问：您好。\n答：县里拨了专项资金。\n", encoding="utf-8")
     jobs = _dry_run_jobs(snakemake("-n", *config).stdout)
     assert jobs == {"code_batch": 1, "check_corpus": 1, "aggregate_cases": 1,
-                    "render_report": 1, "all": 1}, jobs
+                    "render_report": 1, "export_qda": 1, "all": 1}, jobs

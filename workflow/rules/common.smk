@@ -98,6 +98,21 @@ def aggregate_inputs(wildcards):
     return inputs
 
 
+def export_qda_inputs(wildcards):
+    """What export_qda reads: the transcripts with the folder's extras, the codebook,
+    the result tables and, with a model, the reviewed segments."""
+    inputs = {
+        "transcripts": [str(f) for f in TRANSCRIPT_FILES],
+        "extras": folder_extras(),
+        "codebook": config["codebook"],
+        "segments": rules.aggregate_cases.output.segments,
+        "quotes": rules.aggregate_cases.output.quotes,
+    }
+    if config["classifier"]:
+        inputs["reviewed"] = f"{RESULTS}/model/reviewed.json"
+    return inputs
+
+
 def final_outputs():
     outputs = [
         f"{RESULTS}/{name}"
@@ -109,6 +124,8 @@ def final_outputs():
             "case_code_matrix.csv",
             "case_summary.csv",
             "report.html",
+            "codebook.qdc",
+            "project.qdpx",
         )
     ]
     if config["classifier"]:
