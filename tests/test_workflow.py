@@ -290,3 +290,36 @@ def test_incremental_reruns(tmp_path):
     jobs = _dry_run_jobs(snakemake("-n", *config).stdout)
     assert jobs == {"code_batch": 1, "check_corpus": 1, "aggregate_cases": 1,
                     "render_report": 1, "export_qda": 1, "all": 1}, jobs
+
+
+def test_real_world_texts_go_through_the_whole_workflow(tmp_path):
+    """Files nobody here wrote (tests/data/real_world, see its README): a NASA
+    air-to-ground transcript and two Chinese laws, coded end to end."""
+    folder = tmp_path / "real"
+    shutil.copytree(ROOT / "tests" / "data" / "real_world", folder,
+                    ignore=shutil.ignore_patterns("README.md"))
+    (folder / "manifest.csv").write_text(  # the metadata a researcher would add
+        "file,id,case,respondent_role,language\n"
+        "spacelog_ma6_TEC_en.txt,spacelog-ma6,Mercury-Atlas 6,other,en\n"
+        "zh_农村五保供养工作条例_2006.md,law-五保-2006,State Council,other,zh\n"
+        "zh_未成年人保护法_2024.md,law-未成年人-2024,NPC,other,zh\n", encoding="utf-8")
+    out = tmp_path / "results"
+    snakemake("--cores", "2", "--config", f"transcripts={folder}", f"results={out}", "batches=2")
+    segments = read_table(out / "segments.csv")
+    assert segments["transcript_id"].nunique() == 3
+    assert segments["text"].str.len().max() < 1500  # no segment of absurd length
+    nasa = segments[segments["transcript_id"].str.startswith("spacelog")]
+    speakers = set(nasa["speaker"])
+    assert {"CC", "P"} <= speakers
+    assert not any(s.startswith(("_", "[")) for s in speakers)  # meta lines are not speakers
+    assert not nasa["text"].str.contains("_page|_tape").any()
+    quotes = read_table(out / "coded_quotes.csv")
+    elderly = quotes[quotes["transcript_id"].str.contains("五保") & quotes["text"].str.contains("五保")]
+    assert "TGT_ELDERLY" in set(elderly["code"])
+    children = quotes[quotes["transcript_id"].str.contains("未成年人") & quotes["text"].str.contains("留守")]
+    assert "TGT_CHILDREN" in set(children["code"])
+    text = folder.joinpath("zh_农村五保供养工作条例_2006.md").read_text(encoding="utf-8")
+    law = segments[segments["transcript_id"].str.contains("五保")]
+    law = law.assign(start=law["start"].astype(int)).sort_values("start")
+    covered = "".join(law["text"])  # every non-blank character, once, in order
+    assert "".join(covered.split()) == "".join(text[law["start"].min():].split())
