@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from casecoder.aggregate import QUOTE_COLUMNS
 from casecoder.codebook import Codebook, parse_codebook
 from casecoder.report import case_anchors, render_report, strongest_quotes, write_report
