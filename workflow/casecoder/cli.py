@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reviewed", required=True)
     p.add_argument("--min-examples", type=int, default=8)
     p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--heldout", help="an annotation CSV to score the model against (metrics.json)")
 
     p = sub.add_parser("check-corpus", help="check transcript ids and translations across batches")
     p.add_argument("batches", nargs="+")
@@ -56,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--codebook", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--title", default="")
+    p.add_argument("--agreement", help="agreement.csv, for the intercoder agreement section")
+    p.add_argument("--metrics", help="the model's metrics.json, for the model-as-coder section")
+
+    p = sub.add_parser("agreement", help="write agreement.csv: intercoder agreement per code")
+    p.add_argument("files", nargs="*", help="annotation CSV files, one per coder")
+    p.add_argument("--codebook", required=True)
+    p.add_argument("--out", required=True, help="the agreement.csv to write")
 
     p = sub.add_parser("export-qda", help="write codebook.qdc and project.qdpx (REFI-QDA)")
     p.add_argument("--transcripts", required=True)
@@ -88,7 +96,8 @@ def run(args: argparse.Namespace) -> None:
     elif args.step == "train":
         steps.train_model(annotations=args.annotations, codebook=args.codebook, model=args.model,
                           metrics=args.metrics, reviewed=args.reviewed,
-                          min_examples=args.min_examples, folds=args.folds)
+                          min_examples=args.min_examples, folds=args.folds,
+                          heldout=args.heldout)
     elif args.step == "check-corpus":
         steps.check_corpus(batches=args.batches, transcripts=args.transcripts, out=args.out)
     elif args.step == "aggregate":
@@ -97,7 +106,9 @@ def run(args: argparse.Namespace) -> None:
                         queue_size=args.queue_size)
     elif args.step == "report":
         steps.write_report(results=args.results, codebook=args.codebook, out=args.out,
-                           title=args.title)
+                           title=args.title, agreement=args.agreement, metrics=args.metrics)
+    elif args.step == "agreement":
+        steps.write_agreement(files=args.files, codebook=args.codebook, out=args.out)
     elif args.step == "export-qda":
         from casecoder.qda import export_qda
 

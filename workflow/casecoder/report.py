@@ -4,7 +4,9 @@ The page is what most researchers will look at first, so it puts pictures
 before tables and quotes behind every number: the case x code heat map, the
 summary table with the political-will index and typology, a profile of the
 +1/-1 political-will codes per case, and per case the strongest quotes for
-each code, in the original language with the translation beneath.
+each code, in the original language with the translation beneath. When the
+run has them, two methods sections follow: intercoder agreement
+(agreement.csv) and the model as a coder (metrics.json).
 
 Everything is inline, so the file can be mailed, archived or opened offline:
 the charts are built with altair (Vega-Lite) and rendered to SVG at build time
@@ -53,9 +55,12 @@ def write_report(
     *,
     title: str | None = None,
     run_info: Mapping[str, str] | None = None,
+    agreement: pd.DataFrame | None = None,
+    metrics: Mapping | None = None,
 ) -> None:
     """Render the comparison page from the result tables and write it to ``path``."""
-    html = render_report(quotes, matrix, summary, codebook, title=title, run_info=run_info)
+    html = render_report(quotes, matrix, summary, codebook, title=title, run_info=run_info,
+                         agreement=agreement, metrics=metrics)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8", newline="\n")
@@ -69,8 +74,14 @@ def render_report(
     *,
     title: str | None = None,
     run_info: Mapping[str, str] | None = None,
+    agreement: pd.DataFrame | None = None,
+    metrics: Mapping | None = None,
 ) -> str:
-    """The page as a string (see :func:`write_report`)."""
+    """The page as a string (see :func:`write_report`).
+
+    ``agreement`` is agreement.csv as read back; ``metrics`` is the model's
+    metrics.json. Each adds its methods section when given.
+    """
     cases = case_order(summary, matrix, quotes)
     anchors = case_anchors(cases)
     counts = code_counts(matrix, quotes, cases, codebook)
@@ -91,6 +102,8 @@ def render_report(
         "role_columns": _role_columns(summary),
         "cases": _case_sections(quotes, counts, summary, codebook, cases, anchors),
         "categories": _legend(codebook),
+        "agreement": agreement_view(agreement) if agreement is not None and len(agreement) else None,
+        "model_coder": model_coder_view(metrics, codebook) if metrics else None,
     }
     return _environment().get_template("report.html.j2").render(**context)
 
@@ -468,6 +481,89 @@ def _case_sections(
         sections.append({"case": case, "anchor": anchors[case], "summary": rows[case],
                          "codes": codes})
     return sections
+
+
+# ---------------------------------------------------------------------------
+# Methods sections: intercoder agreement and the model as a coder
+
+
+def _figure(value: object, digits: int = 2) -> str:
+    """A kappa or alpha as a methods section prints it; an em dash where undefined."""
+    number = pd.to_numeric(value, errors="coerce")
+    if value is None or pd.isna(number):
+        return "\u2014"
+    return f"{float(number):.{digits}f}".replace("-", "\u2212")
+
+
+def _percent(value: object) -> str:
+    number = pd.to_numeric(value, errors="coerce")
+    return "\u2014" if value is None or pd.isna(number) else f"{float(number):.1f}%"
+
+
+def agreement_view(table: pd.DataFrame) -> dict:
+    """agreement.csv as the page shows it: one row per code, the overall rows, a summary."""
+    from casecoder.agreement import MEAN, POOLED
+
+    def row(record: Mapping) -> dict:
+        return {"code": str(record["code"]), "n_segments": str(record["n_segments"]),
+                "n_coded": str(record.get("n_coded", "")).replace(";", " / "),
+                "percent": _percent(record["percent_agreement"]),
+                "kappa": _figure(record["cohen_kappa"]),
+                "alpha": _figure(record["krippendorff_alpha"])}
+
+    records = table.to_dict("records")
+    overall = {str(r["code"]): row(r) for r in records if r["code"] in (POOLED, MEAN)}
+    coders = [c for c in str(records[0]["coders"]).split(";") if c]
+    return {
+        "coders": coders,
+        "codes": [row(r) for r in records if r["code"] not in (POOLED, MEAN)],
+        "pooled": overall.get(POOLED),
+        "mean": overall.get(MEAN),
+        "n_segments_alpha": str(records[0].get("n_segments_alpha", "")),
+        "n_used": sum(1 for r in records if r["code"] not in (POOLED, MEAN)
+                      and any(n not in ("", "0") for n in str(r.get("n_coded", "")).split(";"))),
+    }
+
+
+def model_coder_view(metrics: Mapping, codebook: Codebook) -> dict | None:
+    """metrics.json as a coder's figures: cross-validated kappa against the training
+    labels per code and, with a held-out file, kappa and alpha against it."""
+    codes = metrics.get("codes", {})
+    if not codes:
+        return None
+    heldout = metrics.get("heldout") or {}
+    held_codes = heldout.get("codes", {})
+    rows = []
+    for code in codebook.ids:
+        if code not in codes:
+            continue
+        cv, held = codes[code], held_codes.get(code, {})
+        rows.append({"code": code, "n_positive": cv.get("n_positive", ""),
+                     "kappa": _figure(cv.get("kappa")), "f1": _figure(cv.get("f1")),
+                     "held_positive": held.get("n_positive", ""),
+                     "held_predicted": held.get("n_predicted", ""),
+                     "held_kappa": _figure(held.get("kappa")),
+                     "held_alpha": _figure(held.get("alpha"))})
+    kappas = [float(codes[r["code"]]["kappa"]) for r in rows]
+    macro, held_macro = metrics.get("macro", {}), heldout.get("macro", {})
+    return {
+        "rows": rows,
+        "n_examples": metrics.get("n_examples", ""),
+        "folds": metrics.get("folds", ""),
+        "kappa": _figure(macro.get("kappa")),
+        "kappa_min": _figure(min(kappas)),
+        "kappa_max": _figure(max(kappas)),
+        "untrained": list(metrics.get("untrained", {})),
+        "heldout": {
+            "file": heldout.get("file", ""),
+            "n_segments": heldout.get("n_segments", 0),
+            "n_in_training": heldout.get("n_in_training", 0),
+            "kappa": _figure(held_macro.get("kappa")),
+            "alpha": _figure(held_macro.get("alpha")),
+            "pooled_kappa": _figure(heldout.get("pooled", {}).get("kappa")),
+            "pooled_alpha": _figure(heldout.get("pooled", {}).get("alpha")),
+        } if heldout else None,
+    }
 
 
 def _legend(codebook: Codebook) -> list[tuple[str, list[tuple[Code, str]]]]:

@@ -45,13 +45,43 @@ def _coerce_booleans(config: dict, schema: dict) -> dict:
     return fixed
 
 
+def _coerce_file_lists(config: dict) -> dict:
+    """`--config agreement=a.csv,b.csv` arrives as one string and `key=` as None."""
+    fixed = dict(config)
+    if isinstance(fixed.get("agreement"), str):
+        fixed["agreement"] = [p.strip() for p in fixed["agreement"].split(",") if p.strip()]
+    for key, empty in (("agreement", []), ("heldout_annotations", "")):
+        if key in fixed and fixed[key] is None:
+            fixed[key] = empty
+    return fixed
+
+
+def _check_agreement_files(full: dict, root: Path) -> None:
+    """Files to compare must exist, except those the workflow writes into the results
+    folder (e.g. its own segments.csv); the held-out file must exist and stay out of
+    the annotations folder, or the model would train on it."""
+    results = (root / full["results"]).resolve()
+    for name in full["agreement"]:
+        path = root / name
+        if not path.is_file() and results not in path.resolve().parents:
+            raise InputError("config", f"config key 'agreement': no such file: {name}")
+    heldout = full["heldout_annotations"]
+    if heldout and full["classifier"]:
+        path = root / heldout
+        if not path.is_file():
+            raise InputError("config", f"config key 'heldout_annotations': no such file: {heldout}")
+        if path.resolve().parent == (root / full["annotations"]).resolve():
+            raise InputError("config", f"config key 'heldout_annotations': {heldout} is in the "
+                                       "annotations folder, so the model would train on it")
+
+
 def check_config(config: dict, root: str | Path = ".") -> dict:
     """Validate the config and the files it points to; return it with defaults filled in.
 
     Raises InputError with one line naming the key and the problem.
     """
     schema = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
-    config = _coerce_booleans(config, schema)
+    config = _coerce_file_lists(_coerce_booleans(config, schema))
     problem = _first_error(config, schema)
     if problem:
         raise InputError("config", problem)
@@ -65,6 +95,7 @@ def check_config(config: dict, root: str | Path = ".") -> dict:
         exists = path.is_dir() if kind == "folder" else path.is_file()
         if not exists:
             raise InputError("config", f"config key {key!r}: no such {kind}: {full[key]}")
+    _check_agreement_files(full, root)
     return full
 
 

@@ -33,8 +33,12 @@ def train_model(
     reviewed: str | Path,
     min_examples: int = 8,
     folds: int = 5,
+    heldout: str | Path | None = None,
 ) -> dict:
-    """Train the classifier on the annotations folder; write model, metrics and reviews."""
+    """Train the classifier on the annotations folder; write model, metrics and reviews.
+
+    With ``heldout`` (an annotation file the model never sees), metrics.json also
+    gets the model's agreement with that file's coder under ``heldout``."""
     from casecoder.annotations import load_training_set
     from casecoder.classifier import save_model, train
 
@@ -52,6 +56,13 @@ def train_model(
     report["codebook"] = {"name": book.name, "version": book.version, "sha256": book.sha256}
     report["training_data"] = {"files": data.files, "sha256": data.sha256,
                                "n_reviewed": len(data.reviewed)}
+    if heldout:
+        from casecoder.agreement import heldout_agreement
+
+        report["heldout"] = heldout_agreement(result.model, book, heldout, data.texts)
+        log.info("held-out %s: %d segments, mean kappa %s, alpha %s", report["heldout"]["file"],
+                 report["heldout"]["n_segments"], report["heldout"]["macro"]["kappa"],
+                 report["heldout"]["macro"]["alpha"])
     _write_json(report, metrics)
     _write_json({k: sorted(v) for k, v in sorted(data.reviewed.items())}, reviewed)
     macro = report.get("macro", {})
@@ -138,9 +149,20 @@ def run_info(transcripts: list[dict], book, model_info: dict, extra: dict) -> di
     }
 
 
+def write_agreement(*, files: Sequence[str | Path], codebook: str | Path,
+                    out: str | Path) -> None:
+    """Write agreement.csv: how far the coders of the annotation files agree, per code."""
+    from casecoder.agreement import agreement
+    from casecoder.tables import write_table
+
+    write_table(agreement(files, load_codebook(codebook).ids), out)
+
+
 def write_report(*, results: str | Path, codebook: str | Path, out: str | Path,
-                 title: str = "") -> None:
-    """Render report.html from the result tables."""
+                 title: str = "", agreement: str | Path | None = None,
+                 metrics: str | Path | None = None) -> None:
+    """Render report.html from the result tables, with agreement.csv and the model's
+    metrics.json when given."""
     from casecoder.report import write_report as render
     from casecoder.tables import read_table
 
@@ -163,7 +185,9 @@ def write_report(*, results: str | Path, codebook: str | Path, out: str | Path,
     run = {"codebook": f"{book.name} {book.version}",
            "transcripts": str(len(info.get("inputs", {}))),
            "model": (info.get("model", {}).get("model_sha256") or "none (rules only)")[:12]}
-    render(quotes, matrix, summary, book, Path(out), title=title or None, run_info=run)
+    render(quotes, matrix, summary, book, Path(out), title=title or None, run_info=run,
+           agreement=read_table(agreement) if agreement else None,
+           metrics=json.loads(Path(metrics).read_text(encoding="utf-8")) if metrics else None)
 
 
 def sha256_of(path: str | Path) -> str:

@@ -113,6 +113,32 @@ def export_qda_inputs(wildcards):
     return inputs
 
 
+def report_inputs(wildcards):
+    """What render_report reads: the result tables and, when the run has them, the
+    model's metrics (the model as a coder) and agreement.csv."""
+    inputs = {
+        "quotes": rules.aggregate_cases.output.quotes,
+        "matrix": rules.aggregate_cases.output.matrix,
+        "summary": rules.aggregate_cases.output.summary,
+        "run_info": rules.aggregate_cases.output.run_info,
+        "codebook": config["codebook"],
+    }
+    if config["classifier"]:
+        inputs["metrics"] = f"{RESULTS}/model/metrics.json"
+    if config["agreement"]:
+        inputs["agreement"] = f"{RESULTS}/agreement.csv"
+    return inputs
+
+
+def report_options(wildcards, input):
+    """Command-line options of `casecoder report` for its optional inputs."""
+    return " ".join(
+        f"--{name} '{input[name]}'"
+        for name in ("metrics", "agreement")
+        if name in input.keys()
+    )
+
+
 def final_outputs():
     outputs = [
         f"{RESULTS}/{name}"
@@ -130,4 +156,6 @@ def final_outputs():
     ]
     if config["classifier"]:
         outputs.append(f"{RESULTS}/model/metrics.json")
+    if config["agreement"]:
+        outputs.append(f"{RESULTS}/agreement.csv")
     return outputs

@@ -1,10 +1,6 @@
 rule render_report:
     input:
-        quotes=rules.aggregate_cases.output.quotes,
-        matrix=rules.aggregate_cases.output.matrix,
-        summary=rules.aggregate_cases.output.summary,
-        run_info=rules.aggregate_cases.output.run_info,
-        codebook=config["codebook"],
+        unpack(report_inputs),
     output:
         report(
             f"{RESULTS}/report.html",
@@ -25,6 +21,7 @@ rule render_report:
         casecoder=CASECODER,
         results=lambda wildcards, input: os.path.dirname(input.quotes),
         title=config["report_title"],
+        options=report_options,
     shell:
         "{params.casecoder} report --results {params.results:q} --codebook {input.codebook:q}"
-        " --out {output:q} --title={params.title:q} 2> {log:q}"
+        " --out {output:q} --title={params.title:q} {params.options} 2> {log:q}"

@@ -2,6 +2,7 @@ rule train_model:
     input:
         annotations=ANNOTATION_FILES,
         codebook=config["codebook"],
+        heldout=config["heldout_annotations"] or [],
     output:
         model=MODEL,
         info=f"{RESULTS}/model/model.json",
@@ -26,7 +27,10 @@ rule train_model:
         annotations=lambda wildcards: config["annotations"],
         min_examples=config["min_examples"],
         folds=config["cv_folds"],
+        heldout=lambda wildcards, input: (
+            f"--heldout '{input.heldout}'" if input.heldout else ""
+        ),
     shell:
         "{params.casecoder} train --annotations {params.annotations:q} --codebook {input.codebook:q}"
         " --model {output.model:q} --metrics {output.metrics:q} --reviewed {output.reviewed:q}"
-        " --min-examples {params.min_examples} --folds {params.folds} 2> {log:q}"
+        " --min-examples {params.min_examples} --folds {params.folds} {params.heldout} 2> {log:q}"
