@@ -505,23 +505,23 @@ def agreement_view(table: pd.DataFrame) -> dict:
     from casecoder.agreement import MEAN, POOLED
 
     def row(record: Mapping) -> dict:
+        n_coded = [n for n in str(record.get("n_coded", "")).split(";") if n]
         return {"code": str(record["code"]), "n_segments": str(record["n_segments"]),
-                "n_coded": str(record.get("n_coded", "")).replace(";", " / "),
+                "n_coded": " / ".join(n_coded), "used": any(n != "0" for n in n_coded),
                 "percent": _percent(record["percent_agreement"]),
                 "kappa": _figure(record["cohen_kappa"]),
                 "alpha": _figure(record["krippendorff_alpha"])}
 
     records = table.to_dict("records")
     overall = {str(r["code"]): row(r) for r in records if r["code"] in (POOLED, MEAN)}
-    coders = [c for c in str(records[0]["coders"]).split(";") if c]
+    codes = [row(r) for r in records if r["code"] not in (POOLED, MEAN)]
     return {
-        "coders": coders,
-        "codes": [row(r) for r in records if r["code"] not in (POOLED, MEAN)],
+        "coders": [c for c in str(records[0]["coders"]).split(";") if c],
+        "codes": codes,
         "pooled": overall.get(POOLED),
         "mean": overall.get(MEAN),
         "n_segments_alpha": str(records[0].get("n_segments_alpha", "")),
-        "n_used": sum(1 for r in records if r["code"] not in (POOLED, MEAN)
-                      and any(n not in ("", "0") for n in str(r.get("n_coded", "")).split(";"))),
+        "n_used": sum(r["used"] for r in codes),
     }
 
 
@@ -548,7 +548,7 @@ def model_coder_view(metrics: Mapping, codebook: Codebook) -> dict | None:
     macro, held_macro = metrics.get("macro", {}), heldout.get("macro", {})
     return {
         "rows": rows,
-        "n_examples": metrics.get("n_examples", ""),
+        "n_examples": f"{metrics.get('n_examples', 0):,}",
         "folds": metrics.get("folds", ""),
         "kappa": _figure(macro.get("kappa")),
         "kappa_min": _figure(min(kappas)),
