@@ -385,4 +385,6 @@ def test_workflow_writes_valid_exact_files(bundled_run):
     assert sorted((c["source"], c["code"], c["text"]) for c in found) == quote_rows(bundled_run)
     quotes = read_table(bundled_run / "coded_quotes.csv")
     version = quotes.loc[quotes["source"] != "rule", "model_version"].iloc[0]
-    assert {c["user"] for c in found} >= {"casecoder rules", f"casecoder model {version}"}
+    expected = {"rule": "casecoder rules", "model": f"casecoder model {version}",
+                "rule+model": f"casecoder rules+model {version}"}
+    assert {c["user"] for c in found} >= {expected[s] for s in set(quotes["source"])}

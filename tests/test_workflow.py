@@ -117,7 +117,10 @@ def test_outputs_follow_the_spec(bundled_run):
         assert (bundled_run / name).read_bytes().startswith(b"\xef\xbb\xbf"), name
     quotes = read_table(bundled_run / "coded_quotes.csv")
     assert set(quotes["source"]) <= {"rule", "model", "rule+model"}
-    assert {"rule", "model"} <= set(quotes["source"]) | {"rule+model"}
+    sources = set(quotes["source"])
+    # the model adds codes no rule found; rule hits, which are also the model's features,
+    # usually carry the model's agreement too (rule+model), so rule-only quotes may be none
+    assert "model" in sources and sources & {"rule", "rule+model"}
     assert (quotes.loc[quotes["source"] == "rule", "confidence"].astype(float) == 1.0).all()
     assert (quotes["review"] == "").all()
     assert (quotes["translation"] != "").any(), "the translated interview's quotes carry it"
