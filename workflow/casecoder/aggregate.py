@@ -85,6 +85,21 @@ def segments_table(batches: dict[str, list]) -> pd.DataFrame:
     return frame.sort_values(["transcript_id", "turn", "segment"], kind="stable").reset_index(drop=True)
 
 
+_KEYS = ["transcript_id", "turn", "segment"]
+_CONTEXT = ["case", "respondent_role", "speaker", "start", "end", "language", "text"]
+
+
+def _in_context(rows: pd.DataFrame, segments: pd.DataFrame,
+                translations: dict[tuple[str, int], str], extra: Sequence[str] = ()) -> pd.DataFrame:
+    """(segment, code) rows with their segment's metadata, text and turn translation."""
+    frame = rows.merge(segments[[*_KEYS, *_CONTEXT, *extra]], on=_KEYS, how="left",
+                       validate="many_to_one")
+    frame["translation"] = [translations.get((t, n), "") for t, n in
+                            zip(frame["transcript_id"], frame["turn"], strict=True)]
+    frame["review"] = ""
+    return frame
+
+
 def quotes_table(
     batches: dict[str, list],
     segments: pd.DataFrame,
@@ -94,19 +109,13 @@ def quotes_table(
 ) -> pd.DataFrame:
     """One row per (respondent segment, code), in transcript, turn, segment, codebook order."""
     quotes = pd.DataFrame(batches["quotes"],
-                          columns=["transcript_id", "turn", "segment", "code", "source",
-                                   "confidence", "rule"])
-    keys = ["transcript_id", "turn", "segment"]
-    seg = segments[[*keys, "case", "respondent_role", "speaker", "start", "end", "language", "text"]]
-    frame = quotes.merge(seg, on=keys, how="left", validate="many_to_one")
-    frame["translation"] = [translations.get((t, n), "") for t, n in
-                            zip(frame["transcript_id"], frame["turn"], strict=True)]
+                          columns=[*_KEYS, "code", "source", "confidence", "rule"])
+    frame = _in_context(quotes, segments, translations)
     frame["codebook_version"] = codebook_version(codebook)
     frame["model_version"] = [model_version if s != "rule" else "" for s in frame["source"]]
-    frame["review"] = ""
     order = {c: i for i, c in enumerate(codebook.ids)}
     frame["_order"] = frame["code"].map(order)
-    frame = frame.sort_values([*keys, "_order"], kind="stable")
+    frame = frame.sort_values([*_KEYS, "_order"], kind="stable")
     return frame[QUOTE_COLUMNS].reset_index(drop=True)
 
 
@@ -120,23 +129,17 @@ def queue_table(
     """The review queue: near-threshold pairs first (closest first), then rule/model
     disagreements (strongest first); ties in transcript, turn, segment, code order.
     ``limit`` keeps the first so many pairs (0: all)."""
-    keys = ["transcript_id", "turn", "segment"]
     queue = pd.DataFrame(batches["queue"],
-                         columns=[*keys, "code", "assigned", "probability", "threshold",
+                         columns=[*_KEYS, "code", "assigned", "probability", "threshold",
                                   "reason", "rule", "rank"])
-    seg = segments[[*keys, "case", "respondent_role", "speaker", "start", "end", "language",
-                    "text", "codes"]]
-    frame = queue.merge(seg, on=keys, how="left", validate="many_to_one")
-    frame["_group"] = [r[0] for r in frame["rank"]]
-    frame["_distance"] = [r[1] for r in frame["rank"]]
-    frame = frame.sort_values(["_group", "_distance", *keys, "code"], kind="stable")
+    queue["_group"] = [r[0] for r in queue["rank"]]
+    queue["_distance"] = [r[1] for r in queue["rank"]]
+    queue = queue.sort_values(["_group", "_distance", *_KEYS, "code"], kind="stable")
     if limit:
-        frame = frame.head(limit)
+        queue = queue.head(limit)
+    frame = _in_context(queue, segments, translations, extra=["codes"])
     frame["priority"] = range(1, len(frame) + 1)
-    frame["translation"] = [translations.get((t, n), "") for t, n in
-                            zip(frame["transcript_id"], frame["turn"], strict=True)]
     frame["model_version"] = model_version
-    frame["review"] = ""
     return frame[QUEUE_COLUMNS].reset_index(drop=True)
 
 

@@ -37,7 +37,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from casecoder.annotations import text_key
-from casecoder.rules import RuleTagger
+from casecoder.rules import RuleTagger, hits_to_matrix
 
 Combine = Literal["union", "intersection", "rules", "model"]
 
@@ -88,14 +88,8 @@ def gather_evidence(texts: Sequence[str], tagger: RuleTagger, model: Model | Non
 
 
 def _model_probs(model: Model, texts: list[str], rule_codes_of: list[dict]) -> np.ndarray:
-    rule_hits = None
-    if getattr(model, "rule_codes_", None):
-        column = {c: j for j, c in enumerate(model.rule_codes_)}
-        rule_hits = np.zeros((len(texts), len(column)), dtype=np.int8)
-        for i, found in enumerate(rule_codes_of):
-            for code in found:
-                if code in column:
-                    rule_hits[i, column[code]] = 1
+    rule_codes = getattr(model, "rule_codes_", None)
+    rule_hits = hits_to_matrix(rule_codes_of, rule_codes) if rule_codes else None
     return model.predict_proba(texts, rule_hits=rule_hits)
 
 

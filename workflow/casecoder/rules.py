@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -242,13 +242,7 @@ class RuleTagger:
         """0/1 matrix: row per text, column per code (default: all, codebook order),
         1 where the rules assign the code (the classifier's rule features)."""
         codes = list(self.codebook.ids if codes is None else codes)
-        column = {c: j for j, c in enumerate(codes)}
-        matrix = np.zeros((len(texts), len(codes)), dtype=np.int8)
-        for i, text in enumerate(texts):
-            for code in self.codes(text):
-                if code in column:
-                    matrix[i, column[code]] = 1
-        return matrix
+        return hits_to_matrix([self.codes(text) for text in texts], codes)
 
     def codes(self, text: str) -> dict[str, list[str]]:
         """Codes the rules assign to a segment, each with the rules that fired.
@@ -263,6 +257,18 @@ class RuleTagger:
                 found[hit.code].append(hit.rule)
         order = {cid: i for i, cid in enumerate(self.codebook.ids)}
         return dict(sorted(found.items(), key=lambda kv: order[kv[0]]))
+
+
+def hits_to_matrix(found: Sequence[Collection[str]], codes: Sequence[str]) -> np.ndarray:
+    """0/1 matrix from the codes found per text (e.g. :meth:`RuleTagger.codes`), one
+    column per code in ``codes``; codes outside ``codes`` are ignored."""
+    column = {c: j for j, c in enumerate(codes)}
+    matrix = np.zeros((len(found), len(column)), dtype=np.int8)
+    for i, codes_found in enumerate(found):
+        for code in codes_found:
+            if code in column:
+                matrix[i, column[code]] = 1
+    return matrix
 
 
 @lru_cache(maxsize=4)
