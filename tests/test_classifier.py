@@ -315,8 +315,13 @@ def test_round_trip_gives_the_same_probabilities(trained, saved):
     assert loaded.predict(texts) == trained.model.predict(texts)
 
 
-def test_the_allow_list_is_exactly_what_the_model_needs(saved):
-    assert sorted(skops.io.get_untrusted_types(file=saved)) == sorted(TRUSTED_TYPES)
+def test_the_allow_list_is_exactly_what_the_models_need(saved, trained_with_rules, tmp_path):
+    """The default design (with rules and naive Bayes) and the text-only one together."""
+    with_rules = tmp_path / "rules.skops"
+    save_model(trained_with_rules.model, with_rules, codebook_sha256=BOOK, data_sha256="d")
+    needed = set(skops.io.get_untrusted_types(file=saved))
+    needed |= set(skops.io.get_untrusted_types(file=with_rules))
+    assert sorted(needed) == sorted(TRUSTED_TYPES)
 
 
 # ---------------------------------------------------------------- refusing bad files
@@ -399,7 +404,7 @@ def trained_with_rules():
 
 
 def test_rule_hits_make_the_default_design(trained_with_rules, trained):
-    assert trained_with_rules.metrics["design"] == "lr-char+word+rules"
+    assert trained_with_rules.metrics["design"] == "lr+nb-char+word+rules"
     assert trained_with_rules.model.rule_codes_ == ["FUNDS"]
     assert trained.metrics["design"] == "lr-char+word"  # no rule hits given: no rule design
 
@@ -442,5 +447,5 @@ def test_compare_includes_the_rule_design_when_rules_are_given():
     texts, labels = toy_corpus()
     result = train(texts, labels, CODES, folds=3, seed=0, log=lambda line: None, compare=True,
                    rule_hits=_toy_rule_hits(texts), rule_codes=["FUNDS"])
-    assert set(result.metrics["comparison"]) == {"lr-char+word+rules", "lr-char+word",
-                                                 "svm-char+word", "lr-char"}
+    assert set(result.metrics["comparison"]) == {"lr+nb-char+word+rules", "lr-char+word+rules",
+                                                 "lr-char+word", "svm-char+word", "lr-char"}

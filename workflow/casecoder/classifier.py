@@ -46,9 +46,11 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import VotingClassifier
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import cohen_kappa_score
+from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer, normalize
 from sklearn.svm import LinearSVC
@@ -59,17 +61,22 @@ from casecoder.errors import InputError
 #: Designs compared by ``train(..., compare=True)``: name -> (n-gram blocks, learner,
 #: whether the codebook's rule hits are features too).
 DESIGNS: dict[str, tuple[str, str, bool]] = {
+    "lr+nb-char+word+rules": ("char+word", "lr+nb", True),
     "lr-char+word+rules": ("char+word", "lr", True),
     "lr-char+word": ("char+word", "lr", False),
     "svm-char+word": ("char+word", "svm", False),
     "lr-char": ("char", "lr", False),
 }
-DEFAULT_DESIGN = "lr-char+word+rules"
+DEFAULT_DESIGN = "lr+nb-char+word+rules"
 #: Scale of a rule-hit feature (0/1) next to the L2-normalised n-gram blocks: a hit
 #: weighs about as much as a strong n-gram, so the model can learn where a code's
 #: rules are precise and where its examples say more. Chosen by cross-validation
 #: on the bundled annotations (docs/model.md).
 RULE_WEIGHT = 0.7
+#: The "lr+nb" learner: the naive Bayes share of the averaged probability and its
+#: additive smoothing (chosen by cross-validation on the bundled annotations).
+NB_SHARE = 0.3
+NB_ALPHA = 0.03
 
 #: Candidate thresholds; the clip keeps a code from firing on noise (low) or never (high).
 THRESHOLDS = np.round(np.arange(0.20, 0.8001, 0.01), 2)
@@ -79,6 +86,8 @@ TRUSTED_TYPES = [
     "casecoder.classifier.CodeModel",
     "casecoder.classifier.normalise_texts",
     "casecoder.classifier.word_tokens",
+    # scikit-learn's dict with attribute access: VotingClassifier.named_estimators_
+    "sklearn.utils._bunch.Bunch",
 ]
 
 _LATIN_OR_CJK = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|([^\W_]+)")
@@ -194,6 +203,12 @@ def _learner(kind: str, C: float, seed: int, n_positive: int):
         # the dual solver is the fast one when n-grams outnumber segments
         return LogisticRegression(C=C, class_weight="balanced", solver="liblinear", dual=True,
                                   max_iter=1000, random_state=seed)
+    if kind == "lr+nb":
+        # soft vote: naive Bayes is sure where a rare n-gram only ever meant this code,
+        # which logistic regression's penalty smooths away (docs/model.md)
+        return VotingClassifier([("lr", _learner("lr", C, seed, n_positive)),
+                                 ("nb", MultinomialNB(alpha=NB_ALPHA))],
+                                voting="soft", weights=[1 - NB_SHARE, NB_SHARE])
     if kind == "svm":
         # C/10: at equal C the hinge loss fits the training folds harder than log loss
         svc = LinearSVC(C=C / 10, class_weight="balanced", random_state=seed)
@@ -221,7 +236,7 @@ class CodeModel(BaseEstimator):
     with :meth:`attach_rules` once after loading.
     """
 
-    def __init__(self, design: str = DEFAULT_DESIGN, C: float = 3.0, seed: int = 0):
+    def __init__(self, design: str = DEFAULT_DESIGN, C: float = 10.0, seed: int = 0):
         self.design = design
         self.C = C
         self.seed = seed
