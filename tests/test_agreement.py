@@ -484,3 +484,33 @@ def test_snakemake_agreement_writes_agreement_csv(tmp_path):
     again = snakemake("--cores", "1", "agreement", "--config", config, f"results={results}")
     assert "Nothing to be done" in again.stdout + again.stderr
 
+
+
+def test_turn_scores_unite_segments_per_turn_and_skip_interviewers():
+    from casecoder.agreement import turn_scores
+
+    segments = pd.DataFrame({
+        "transcript_id": ["T", "T", "T", "T"],
+        "turn": [1, 2, 2, 3],
+        "codes": ["", "TGT_CHILDREN", "PART_FORMAL", "PART_FORMAL"],
+    })
+    gold = pd.DataFrame({
+        "transcript_id": ["T", "T", "T"],
+        "turn": [1, 2, 3],
+        "is_interviewer": [1, 0, 0],
+        "codes": ["", "TGT_CHILDREN;PART_FORMAL", "TGT_CHILDREN"],
+    })
+    macro, per_code = turn_scores(segments, gold)
+    # turn 2: both codes from two segments; turn 3: PART_FORMAL wrong, TGT_CHILDREN missed
+    assert per_code == {"PART_FORMAL": pytest.approx(2 / 3), "TGT_CHILDREN": pytest.approx(2 / 3)}
+    assert macro == pytest.approx(2 / 3)
+
+
+def test_turn_scores_name_gold_turns_the_workflow_lacks():
+    from casecoder.agreement import turn_scores
+
+    segments = pd.DataFrame({"transcript_id": ["T"], "turn": [1], "codes": [""]})
+    gold = pd.DataFrame({"transcript_id": ["T", "U"], "turn": [1, 4], "is_interviewer": [0, 0],
+                         "codes": ["", "PART_FORMAL"]})
+    with pytest.raises(InputError, match=r"did not produce: \[\('U', 4\)\]"):
+        turn_scores(segments, gold)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from casecoder.agreement import turn_scores
 from casecoder.tables import read_table, write_table
 from conftest import ROOT, snakemake
 
@@ -63,39 +64,10 @@ def test_case_summary_reproduces_the_study(bundled_run):
     assert (index["County S"] < index.drop("County S")).all()
 
 
-def _turn_codes(segments: pd.DataFrame) -> dict[tuple[str, int], set[str]]:
-    codes: dict[tuple[str, int], set[str]] = {}
-    for tid, turn, value in zip(segments["transcript_id"], segments["turn"], segments["codes"],
-                                strict=True):
-        codes.setdefault((tid, int(turn)), set()).update(c for c in value.split(";") if c)
-    return codes
-
-
-def score_against_gold(segments: pd.DataFrame, gold: pd.DataFrame) -> tuple[float, dict]:
-    """Per respondent turn: union of the turn's segment codes vs the gold codes."""
-    from sklearn.metrics import f1_score
-    from sklearn.preprocessing import MultiLabelBinarizer
-
-    predicted = _turn_codes(segments)
-    gold = gold[gold["is_interviewer"].astype(int) == 0]
-    keys = list(zip(gold["transcript_id"], gold["turn"].astype(int), strict=True))
-    missing = [k for k in keys if k not in predicted]
-    assert not missing, f"gold turns the pipeline did not produce: {missing[:5]}"
-    truth = [set(filter(None, c.split(";"))) for c in gold["codes"]]
-    guess = [predicted[k] for k in keys]
-    labels = sorted(set().union(*truth))
-    binarizer = MultiLabelBinarizer(classes=labels)
-    y_true = binarizer.fit_transform(truth)
-    y_pred = binarizer.transform([g & set(labels) for g in guess])
-    per_code = dict(zip(labels, f1_score(y_true, y_pred, average=None, zero_division=0),
-                        strict=True))
-    return float(f1_score(y_true, y_pred, average="macro", zero_division=0)), per_code
-
-
 def test_codes_agree_with_the_gold_coding(bundled_run):
     segments = read_table(bundled_run / "segments.csv")
     gold = read_table(GOLD)
-    macro, per_code = score_against_gold(segments, gold)
+    macro, per_code = turn_scores(segments, gold)
     print(f"\nbundled transcripts: macro-F1 per respondent turn = {macro:.3f}")
     for code, f1 in per_code.items():
         print(f"  {code:28s} {f1:.2f}")

@@ -305,3 +305,42 @@ def _mean(values: Sequence[float | None]) -> float:
 def _json_number(value: float, digits: int) -> float | None:
     """Rounded, and None (JSON null) where the figure is undefined."""
     return None if math.isnan(value) else round(float(value), digits)
+
+
+# ---------------------------------------------------------------------------
+# The workflow against a gold coding of whole turns
+
+
+def turn_scores(segments: pd.DataFrame, gold: pd.DataFrame) -> tuple[float, dict[str, float]]:
+    """Macro-F1 of the workflow's codes per respondent turn against a gold coding of turns.
+
+    ``segments`` is the workflow's ``segments.csv`` (``transcript_id``, ``turn``,
+    ``codes``); ``gold`` has one row per turn (``transcript_id``, ``turn``,
+    ``is_interviewer``, ``codes``), as the validation set's ``gold.csv``. A turn's
+    codes are the union of its segments' codes. F1 is computed per code the gold
+    uses, over the respondent turns; the macro is their unweighted mean.
+    """
+    from sklearn.metrics import f1_score
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    predicted: dict[tuple[str, int], set[str]] = {}
+    for tid, turn, value in zip(segments["transcript_id"], segments["turn"],
+                                segments["codes"].fillna(""), strict=True):
+        predicted.setdefault((str(tid), int(turn)), set()).update(_split(value))
+    gold = gold[gold["is_interviewer"].astype(int) == 0]
+    keys = list(zip(gold["transcript_id"].astype(str), gold["turn"].astype(int), strict=True))
+    missing = [k for k in keys if k not in predicted]
+    if missing:
+        raise InputError(None, f"gold turns the workflow did not produce: {missing[:5]}")
+    truth = [_split(c) for c in gold["codes"].fillna("")]
+    labels = sorted(set().union(*truth))
+    binarizer = MultiLabelBinarizer(classes=labels)
+    y_true = binarizer.fit_transform(truth)
+    y_pred = binarizer.transform([predicted[k] & set(labels) for k in keys])
+    per_code = dict(zip(labels, f1_score(y_true, y_pred, average=None, zero_division=0).tolist(),
+                        strict=True))
+    return float(f1_score(y_true, y_pred, average="macro", zero_division=0)), per_code
+
+
+def _split(value: object) -> set[str]:
+    return {c.strip() for c in str(value).split(";") if c.strip()}
