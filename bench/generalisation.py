@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = read_table(results / "case_summary.csv").set_index("case")
         if args.cases.is_file():
             gold_cases = read_table(args.cases).set_index("case")
-            summary = summary.join(gold_cases[["typology", "index_from_gold"]], rsuffix="_gold")
+            summary = summary.merge(gold_cases[["typology", "index_from_gold"]], how="left",
+                                    left_index=True, right_index=True, suffixes=("", "_gold"))
             right = (summary["typology"] == summary["typology_gold"]).sum()
             print(f"typology right for {right} of {len(summary)} cases")
         print(summary.filter(regex="typology|index").to_string())
