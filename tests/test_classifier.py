@@ -27,6 +27,7 @@ from casecoder.classifier import (
     build_features,
     count_ngrams,
     load_model,
+    near_duplicate_groups,
     normalise,
     part_features,
     save_model,
@@ -203,8 +204,10 @@ def test_metrics_structure_and_ranges(trained):
         assert values["threshold"] == trained.model.thresholds_[code]
         assert THRESHOLDS[0] <= values["threshold"] <= THRESHOLDS[-1]
         assert values["n_positive"] == 30
-    assert metrics["macro"]["f1"] > 0.9  # the toy codes are easy
-    assert metrics["macro"]["kappa"] > 0.85
+    # the toy codes are easy, though toy texts sharing a fragment are near duplicates
+    # and share a fold, so many held-out texts hold a fragment never trained on
+    assert metrics["macro"]["f1"] > 0.6
+    assert metrics["macro"]["kappa"] > 0.4
     assert metrics["comparison"] == {metrics["design"]: metrics["macro"]["f1"]}
     json.dumps(metrics)
 
@@ -225,13 +228,30 @@ def test_best_threshold_maximises_f1_within_the_clip():
 
 
 def test_folds_keep_near_duplicates_together_and_spread_rare_codes():
-    texts = [f"segment {chr(ord('a') + i // 4)}{chr(ord('a') + i % 4)}" for i in range(40)]
+    # 40 unrelated texts: eight characters each, drawn without overlap
+    texts = ["".join(chr(0x4E00 + 8 * i + k) for k in range(8)) for i in range(40)]
     texts += ["Same text!", "same  text"]  # equal but for case, spaces and punctuation
-    Y = np.zeros((42, 1), dtype=np.int8)
+    texts += ["The county gave us 60,000 yuan for the summer camp in 2019.",
+              "The county gave us 80,000 yuan for the summer camp in 2021."]  # a paraphrase
+    Y = np.zeros((44, 1), dtype=np.int8)
     Y[:8, 0] = 1
     folds = assign_folds(texts, Y, 4, seed=1)
-    assert folds[-1] == folds[-2]
+    assert folds[40] == folds[41]
+    assert folds[42] == folds[43]
     assert sorted(np.bincount(folds[:8], minlength=4)) == [2, 2, 2, 2]
+
+
+def test_near_duplicate_groups_join_paraphrases_only():
+    texts = ["县里每年拿出三十万专项资金给留守儿童办夏令营。",
+             "县里每年拿出二十万专项资金给留守儿童办夏令营。",
+             "敬老院的老人冬天没有暖气。",
+             "The township never answered our letters about the roof.",
+             "The township never once answered our letters about the leaking roof.",
+             "We signed a three-year contract with the company."]
+    groups = near_duplicate_groups(texts, block=2)
+    assert groups[0] == groups[1]
+    assert groups[3] == groups[4]
+    assert len({groups[0], groups[2], groups[3], groups[5]}) == 4
 
 
 # ---------------------------------------------------------------- features

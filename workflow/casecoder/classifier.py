@@ -383,21 +383,49 @@ def train(
 
 
 def group_key(text: str) -> str:
-    """Texts with the same key are near duplicates and stay in the same fold."""
+    """Texts with the same key are duplicates and stay in the same fold."""
     return "".join(ch for ch in normalise(text) if ch.isalnum())
+
+
+#: Texts whose character 2-3-gram tf-idf vectors have at least this cosine are near
+#: duplicates (a paraphrase that keeps most of the wording) and share a fold.
+NEAR_DUPLICATE = 0.6
+
+
+def near_duplicate_groups(texts: Sequence[str], block: int = 1000) -> np.ndarray:
+    """Group number per text: the connected components of "duplicate or near duplicate".
+
+    Uses the texts only (no labels): equal :func:`group_key`, or cosine of
+    character 2-3-gram tf-idf >= :data:`NEAR_DUPLICATE`. Computed in row blocks,
+    so memory stays at ``block`` x ``len(texts)``.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(texts)
+    keys = [group_key(t) for t in texts]
+    first = {}
+    pairs = [(i, first.setdefault(key, i)) for i, key in enumerate(keys)]
+    X = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), lowercase=False,
+                        dtype=np.float32).fit_transform(normalise_texts(texts))
+    for start in range(0, n, block):
+        similar = (X[start:start + block] @ X.T).tocoo()
+        keep = similar.data >= NEAR_DUPLICATE
+        pairs.extend(zip((similar.row[keep] + start).tolist(), similar.col[keep].tolist(),
+                         strict=True))
+    rows, cols = np.array(pairs, dtype=np.int64).reshape(-1, 2).T
+    graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
 
 
 def assign_folds(texts: Sequence[str], Y: np.ndarray, folds: int, seed: int) -> np.ndarray:
     """Fold number per text: near duplicates together, rare codes spread over all folds.
 
-    Groups are shuffled with ``seed``, then ordered by the count of their
-    rarest code and dealt out in turn, so a code with 8 positives lands in
-    every fold rather than in two.
+    Groups (:func:`near_duplicate_groups`) are shuffled with ``seed``, then
+    ordered by the count of their rarest code and dealt out in turn, so a code
+    with 8 positives lands in every fold rather than in two.
     """
-    keys = [group_key(t) for t in texts]
-    group_ids = {key: i for i, key in enumerate(dict.fromkeys(keys))}
-    group_of = np.array([group_ids[key] for key in keys])
-    n_groups = len(group_ids)
+    group_of = near_duplicate_groups(texts)
+    n_groups = int(group_of.max()) + 1 if len(texts) else 0
     k = min(folds, n_groups)
     if k < 3:
         raise InputError(None, f"too few distinct annotated segments ({n_groups}) to "
