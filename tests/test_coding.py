@@ -144,6 +144,17 @@ def test_a_sentence_does_not_carry_a_code_its_turn_rejects(tagger):
     assert _summary(apart) == _summary(alone)
 
 
+def test_a_plain_sentence_keeps_its_code_in_a_mixed_turn(tagger):
+    """The turn leans against FUNDED (another sentence says otherwise), but the
+    sentence that states it plainly keeps it: sqrt(0.9 * 0.36) = 0.57 >= 0.5."""
+    texts = ["后来大家都出了力。", "别的就不说了。"]
+    probs = {texts[0]: [0.90, 0.1], texts[1]: [0.05, 0.1], "".join(texts): [0.36, 0.1]}
+    model = FixedModel(probs)
+    result = assign_codes(texts, tagger, model,
+                          evidence=gather_evidence(texts, tagger, model, turns=[1, 1]))
+    assert _summary(result) == [[("FUNDED", "model", 0.5692)], []]
+
+
 def test_join_segments_rebuilds_the_turn():
     from casecoder.coding import join_segments
 

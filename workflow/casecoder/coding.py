@@ -10,11 +10,13 @@ For each respondent segment, a code is assigned according to ``combine``:
   model could not be trained on).
 
 The model reads each segment in its turn: a segment's probability for a code
-is the lower of its own and its turn's (so a sentence does not carry a code its
-turn as a whole does not support), except that the turn's probability goes to
-the turn's most probable segment for the code (so a code the turn supports as a
-whole, though no single sentence states it, is quoted where it is best
-evidenced). Segments outside any turn grouping are read alone.
+is the geometric mean of its own and its turn's, so a sentence needs support
+from its turn as a whole (a clause that leans one way in a turn that says the
+opposite is pulled down) and a sentence that states a code plainly keeps it in
+a mixed turn. The turn's most probable segment for a code gets at least the
+turn's probability, so a code the turn supports as a whole, though no single
+sentence states it, is quoted where it is best evidenced. Segments outside any
+turn grouping are read alone.
 
 ``source`` says which fired (``rule``, ``model``, ``rule+model``).
 ``confidence`` is that probability for the code; a rule-only hit has
@@ -115,9 +117,10 @@ def _in_turn_context(model: Model, tagger: RuleTagger, texts: list[str], turns: 
     turn_probs = _model_probs(model, turn_texts, [tagger.codes(t) for t in turn_texts])
     result = probs.copy()
     for rows, turn_p in zip(multi, turn_probs, strict=True):
-        block = np.minimum(probs[rows], turn_p)
+        block = np.sqrt(probs[rows] * turn_p)
         best = probs[rows].argmax(axis=0)  # per code: the turn's most probable segment
-        block[best, np.arange(block.shape[1])] = turn_p
+        codes = np.arange(block.shape[1])
+        block[best, codes] = np.maximum(block[best, codes], turn_p)
         result[rows] = block
     return result
 
