@@ -12,6 +12,7 @@ import os
 import pickle
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -469,3 +470,22 @@ def test_compare_includes_the_rule_design_when_rules_are_given():
                    rule_hits=_toy_rule_hits(texts), rule_codes=["FUNDS"])
     assert set(result.metrics["comparison"]) == {"lr+nb-char+word+rules", "lr-char+word+rules",
                                                  "lr-char+word", "svm-char+word", "lr-char"}
+
+
+def test_a_saved_vocabulary_is_one_array_and_loads_back_equal(trained, saved):
+    """The vocabulary is stored as one array of terms (fast to load), not a dict."""
+    loaded = load_model(saved, codebook_sha256=BOOK)
+    for name, vectorizer in trained.model.features_.named_steps["ngrams"].transformer_list:
+        again = dict(loaded.features_.named_steps["ngrams"].transformer_list)[name]
+        assert again.vocabulary_ == vectorizer.vocabulary_
+    with zipfile.ZipFile(saved) as archive:
+        schema = archive.read("schema.json").decode("utf-8")
+    assert "vocabulary_terms_" in schema and '"vocabulary_"' not in schema
+
+
+def test_a_vocabulary_with_a_trailing_nul_stays_a_dict():
+    from casecoder.classifier import CompactTfidfVectorizer
+
+    vectorizer = CompactTfidfVectorizer(analyzer="char", lowercase=False).fit(["a\x00", "b"])
+    state = vectorizer.__getstate__()
+    assert "\x00" in state["vocabulary_"] and "vocabulary_terms_" not in state
