@@ -36,7 +36,7 @@ def _all_output_text(folder: Path) -> str:
     return "\n".join(chunks)
 
 
-def test_pseudonyms_leave_no_trace(tmp_path):
+def test_pseudonyms_leave_no_trace(tmp_path, small_annotations):
     corpus = tmp_path / "t"
     corpus.mkdir()
     (corpus / "pseudonyms.yaml").write_text(
@@ -53,7 +53,8 @@ def test_pseudonyms_leave_no_trace(tmp_path):
         "Respondent: Wang Jianguo set up a special fund for the left-behind children in Taoyuan.\n",
         encoding="utf-8")
     out = tmp_path / "results"
-    snakemake("--cores", "2", "--config", f"transcripts={corpus}", f"results={out}")
+    snakemake("--cores", "2", "--config", f"transcripts={corpus}", f"results={out}",
+              f"annotations={small_annotations}")
     text = _all_output_text(out)
     for secret in SECRETS:
         assert secret not in text, secret

@@ -247,7 +247,7 @@ def _dry_run_jobs(output: str) -> dict[str, int]:
     return jobs
 
 
-def test_incremental_reruns(tmp_path):
+def test_incremental_reruns(tmp_path, small_annotations):
     import sys
 
     sys.path.insert(0, str(ROOT / "bench"))
@@ -256,7 +256,8 @@ def test_incremental_reruns(tmp_path):
     corpus = tmp_path / "corpus"
     write_corpus(12, corpus, seed=7, size=1500)
     out = tmp_path / "out"
-    config = ["--config", f"transcripts={corpus}", f"results={out}", "batches=6"]
+    config = ["--config", f"transcripts={corpus}", f"results={out}", "batches=6",
+              f"annotations={small_annotations}"]
     snakemake("--cores", "2", *config)
     proc = snakemake("-n", *config)
     assert "Nothing to be done" in proc.stdout + proc.stderr
@@ -267,7 +268,7 @@ def test_incremental_reruns(tmp_path):
                     "render_report": 1, "export_qda": 1, "all": 1}, jobs
 
 
-def test_real_world_texts_go_through_the_whole_workflow(tmp_path):
+def test_real_world_texts_go_through_the_whole_workflow(tmp_path, small_annotations):
     """Files nobody here wrote (tests/data/real_world, see its README): a NASA
     air-to-ground transcript and two Chinese laws, coded end to end."""
     folder = tmp_path / "real"
@@ -279,7 +280,8 @@ def test_real_world_texts_go_through_the_whole_workflow(tmp_path):
         "zh_农村五保供养工作条例_2006.md,law-五保-2006,State Council,other,zh\n"
         "zh_未成年人保护法_2024.md,law-未成年人-2024,NPC,other,zh\n", encoding="utf-8")
     out = tmp_path / "results"
-    snakemake("--cores", "2", "--config", f"transcripts={folder}", f"results={out}", "batches=2")
+    snakemake("--cores", "2", "--config", f"transcripts={folder}", f"results={out}", "batches=2",
+              f"annotations={small_annotations}")
     segments = read_table(out / "segments.csv")
     assert segments["transcript_id"].nunique() == 3
     assert segments["text"].str.len().max() < 1500  # no segment of absurd length
