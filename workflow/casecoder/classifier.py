@@ -12,16 +12,19 @@ once per training run:
 - word 1-2-grams (tf-idf) over jieba tokens for Chinese runs and regex words
   for Latin runs catch multi-character terms and phrases.
 
-Each code with enough annotated positives (and negatives) gets its own
-logistic regression (``class_weight="balanced"`` because most codes are rare)
-and its own probability threshold, chosen by cross-validation to maximise F1.
+With the default design the codebook's rule hits (0/1 per code) are features
+too. Each code with enough annotated positives (and negatives) gets its own
+classifier, by default :class:`SoftVote` (logistic regression with
+``class_weight="balanced"`` because most codes are rare, averaged with
+multinomial naive Bayes), and its own probability threshold, chosen by
+cross-validation to maximise F1.
 Codes with too few examples are reported in ``metrics["untrained"]`` and left
 to the rules.
 
-Metrics are honest: for each held-out fold, the n-gram vocabulary, the idf,
-the models and the threshold all come from the training part alone (the
-threshold by an inner cross-validation; see :func:`training_parts` and
-:func:`part_features`). Models are saved with skops (no pickle) and loaded
+Metrics are honest: near duplicates share a fold (:func:`near_duplicate_groups`),
+and for each held-out fold the n-gram vocabulary, the idf, the models and the
+threshold all come from the training part alone (the threshold by an inner
+cross-validation; see :func:`training_parts` and :func:`part_features`). Models are saved with skops (no pickle) and loaded
 with an explicit allow-list of the types this module writes. docs/model.md
 has the design choices and the figures on the bundled annotations.
 """
