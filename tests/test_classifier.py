@@ -489,3 +489,22 @@ def test_a_vocabulary_with_a_trailing_nul_stays_a_dict():
     vectorizer = CompactTfidfVectorizer(analyzer="char", lowercase=False).fit(["a\x00", "b"])
     state = vectorizer.__getstate__()
     assert "\x00" in state["vocabulary_"] and "vocabulary_terms_" not in state
+
+
+def test_soft_vote_gives_the_probabilities_of_sklearns_voting_classifier():
+    """SoftVote stores two weight vectors, yet predicts what VotingClassifier would."""
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import MultinomialNB
+
+    from casecoder.classifier import NB_ALPHA, NB_SHARE, SoftVote
+
+    texts, labels = toy_corpus()
+    X = build_features().fit_transform(texts)
+    y = np.array(["FUNDS" in label for label in labels], dtype=int)
+    ours = SoftVote(C=10.0).fit(X[:50], y[:50]).predict_proba(X[50:])
+    lr = LogisticRegression(C=10.0, class_weight="balanced", solver="liblinear", dual=True,
+                            max_iter=1000, random_state=0)
+    vote = VotingClassifier([("lr", lr), ("nb", MultinomialNB(alpha=NB_ALPHA))], voting="soft",
+                            weights=[1 - NB_SHARE, NB_SHARE]).fit(X[:50], y[:50])
+    np.testing.assert_allclose(ours, vote.predict_proba(X[50:]), atol=1e-6)

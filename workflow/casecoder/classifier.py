@@ -24,9 +24,10 @@ to the rules.
 Metrics are honest: near duplicates share a fold (:func:`near_duplicate_groups`),
 and for each held-out fold the n-gram vocabulary, the idf, the models and the
 threshold all come from the training part alone (the threshold by an inner
-cross-validation; see :func:`training_parts` and :func:`part_features`). Models are saved with skops (no pickle) and loaded
-with an explicit allow-list of the types this module writes. docs/model.md
-has the design choices and the figures on the bundled annotations.
+cross-validation; see :func:`training_parts` and :func:`part_features`).
+Models are saved with skops (no pickle) and loaded with an explicit allow-list
+of the types this module writes. docs/model.md has the design choices and the
+figures on the bundled annotations.
 """
 
 from __future__ import annotations
